@@ -1,0 +1,27 @@
+import "server-only";
+import path from "node:path";
+import { z } from "zod";
+
+const envSchema = z.object({
+  AFS_DATA_DIR: z.string().min(1).default("./data"),
+  AFS_DB: z.string().min(1).optional(),
+  AFS_API_TOKEN: z.string().min(1).optional(),
+});
+
+export type Env = { dataDir: string; dbPath: string; apiToken?: string };
+
+// Parsed on each call rather than frozen at import: it costs microseconds, and tests point
+// one process at many data dirs. Invalid values still fail loudly with the variable's name.
+export function getEnv(): Env {
+  const parsed = envSchema.safeParse(process.env);
+  if (!parsed.success) {
+    throw new Error(`Invalid environment: ${z.prettifyError(parsed.error)}`);
+  }
+  // turbopackIgnore: these paths are chosen at run time; tracing them would copy the whole project.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DATA_DIR);
+  return {
+    dataDir,
+    dbPath: path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DB ?? path.join(dataDir, ".afs", "afs.db")),
+    apiToken: parsed.data.AFS_API_TOKEN,
+  };
+}

@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { deploymentStatusSchema, modelKeySchema, modelStatusValueSchema, progressSchema } from "./config";
+
+// Response shapes of the /api routes. The keys are the seed's: scripts depend on them.
+
+export const modelStatusSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  status: modelStatusValueSchema,
+  progress: z.number(),
+  gpu_hours: z.number(),
+  cost_per_hour: z.number(),
+  total_cost: z.number(),
+  training_samples: z.number().int(),
+  file_size_mb: z.number(),
+  evaluation_score: z.number().nullable(),
+  deployment_status: deploymentStatusSchema,
+  last_update: z.string(),
+});
+export type ModelStatus = z.infer<typeof modelStatusSchema>;
+
+// A broken file in the data dir never fails a request: the answer lists the problem here.
+const warningsSchema = z.array(z.string());
+
+export const modelsStatusResponseSchema = z.object({ models: z.array(modelStatusSchema), timestamp: z.string(), warnings: warningsSchema });
+export type ModelsStatusResponse = z.infer<typeof modelsStatusResponseSchema>;
+
+export const healthResponseSchema = z.object({
+  status: z.literal("healthy"),
+  timestamp: z.string(),
+  version: z.string(),
+  data_dir: z.string(),
+  db: z.object({ path: z.string(), schema_version: z.number().int() }),
+  warnings: warningsSchema,
+});
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+export const trainingStatusResponseSchema = z.object({
+  session_start: z.string(),
+  total_cost: z.number(),
+  models_completed: z.number().int(),
+  models_in_progress: z.number().int(),
+  models_pending: z.number().int(),
+  models_failed: z.number().int(),
+  budget_usd: z.number().nullable(),
+  estimated_completion: z.string().nullable(),
+  warnings: warningsSchema,
+});
+export type TrainingStatusResponse = z.infer<typeof trainingStatusResponseSchema>;
+
+export const costBreakdownResponseSchema = z.object({
+  breakdown: z.record(
+    z.string(),
+    z.object({ total_cost: z.number(), gpu_hours: z.number(), cost_per_hour: z.number(), share: z.number() }),
+  ),
+  total_cost: z.number(),
+  hourly_rate: z.number(),
+  budget_usd: z.number().nullable(),
+  budget_remaining: z.number().nullable(),
+  warnings: warningsSchema,
+});
+export type CostBreakdownResponse = z.infer<typeof costBreakdownResponseSchema>;
+
+export const metricsSourceSchema = z.enum(["none", "nvidia-smi", "replay", "runs"]);
+
+export const gpuUtilizationResponseSchema = z.object({
+  metrics: z.array(
+    z.object({
+      timestamp: z.string(),
+      gpu_index: z.number().int(),
+      utilization: z.number().nullable(),
+      memory_used_gb: z.number().nullable(),
+      memory_total_gb: z.number().nullable(),
+    }),
+  ),
+  current_utilization: z.number().nullable(),
+  source: metricsSourceSchema,
+});
+export type GpuUtilizationResponse = z.infer<typeof gpuUtilizationResponseSchema>;
+
+export const trainingLossResponseSchema = z.object({
+  metrics: z.array(
+    z.object({
+      model: z.string(),
+      step: z.number(),
+      train_loss: z.number().nullable(),
+      val_loss: z.number().nullable(),
+      timestamp: z.string(),
+    }),
+  ),
+  source: metricsSourceSchema,
+});
+export type TrainingLossResponse = z.infer<typeof trainingLossResponseSchema>;
+
+export const throughputResponseSchema = z.object({
+  metrics: z.array(
+    z.object({
+      model: z.string(),
+      step: z.number(),
+      samples_per_sec: z.number().nullable(),
+      tokens_per_sec: z.number().nullable(),
+      timestamp: z.string(),
+    }),
+  ),
+  source: metricsSourceSchema,
+});
+export type ThroughputResponse = z.infer<typeof throughputResponseSchema>;
+
+export const artifactFileSchema = z.object({ name: z.string(), size_bytes: z.number().int(), download_url: z.string() });
+export type ArtifactFile = z.infer<typeof artifactFileSchema>;
+
+export const registryResponseSchema = z.object({
+  models: z.array(
+    z.object({
+      key: z.string(),
+      name: z.string(),
+      status: modelStatusValueSchema,
+      training_samples: z.number().int(),
+      file_size_mb: z.number(),
+      evaluation_score: z.number().nullable(),
+      deployment_status: deploymentStatusSchema,
+      files: z.array(artifactFileSchema),
+    }),
+  ),
+  warnings: warningsSchema,
+});
+export type RegistryResponse = z.infer<typeof registryResponseSchema>;
+
+// POST /api/update-status: unknown fields are refused, so a typo is a 400 rather than a silent no-op.
+export const updateStatusBodySchema = z.strictObject({
+  model_key: modelKeySchema,
+  status: modelStatusValueSchema,
+  progress: progressSchema,
+});
+export type UpdateStatusBody = z.infer<typeof updateStatusBodySchema>;
+
+export const errorResponseSchema = z.object({ error: z.string(), details: z.unknown().optional() });

@@ -1,0 +1,57 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { getEnv } from "@/lib/env";
+
+// Numbered migrations, applied in order at open; PRAGMA user_version records how far a file got.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+   CREATE TABLE status_updates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model_key TEXT NOT NULL,
+     status TEXT NOT NULL,
+     progress REAL NOT NULL,
+     source TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE INDEX status_updates_model ON status_updates (model_key, id);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+type Store = { path: string; db: Database.Database };
+
+// One handle per process, kept on globalThis so dev hot reload does not open a second one.
+const g = globalThis as typeof globalThis & { __afsStore?: Store };
+
+export function getDb(): Database.Database {
+  const { dbPath } = getEnv();
+  if (g.__afsStore?.path === dbPath) return g.__afsStore.db;
+  g.__afsStore?.db.close();
+  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  const db = new Database(dbPath);
+  db.pragma("journal_mode = WAL");
+  // FULL: an update acknowledged with a 200 survives power loss, not only a process crash.
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  g.__afsStore = { path: dbPath, db };
+  return db;
+}
+
+function migrate(db: Database.Database) {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function getStoreCreatedAt(): string {
+  const row = getDb().prepare("SELECT value FROM meta WHERE key = 'created_at'").get() as { value: string };
+  return row.value;
+}
