@@ -35,10 +35,10 @@ function counts(file, read) {
 await ensureChromium();
 fs.rmSync("test-results", { recursive: true, force: true });
 const unit = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile=test-results/unit.json"]);
+// Read now: Playwright empties test-results/ when it starts.
+const u = counts("test-results/unit.json", (r) => ({ passed: r.numPassedTests, failed: r.numFailedTests }));
 const build = run("npm", ["run", "build"]);
 const e2e = build === 0 ? run("npx", ["playwright", "test"]) : 1;
-
-const u = counts("test-results/unit.json", (r) => ({ passed: r.numPassedTests, failed: r.numFailedTests }));
 const e = counts("test-results/e2e.json", (r) => ({ passed: r.stats.expected, failed: r.stats.unexpected + r.stats.flaky }));
 console.log(`\nunit: ${u.passed} passed, ${u.failed} failed; e2e: ${e.passed} passed, ${e.failed} failed`);
 // The closing line CI reads.
