@@ -8,14 +8,18 @@ import { describeError, isMissing } from "@/lib/data/file-cache";
 import { hoursRunning, round, type HistoryEntry } from "@/lib/history";
 import type { AfsConfig, Evaluation, ModelConfig } from "@/lib/schemas/config";
 import type { ModelStatus } from "@/lib/schemas/api";
-import { listStatusUpdates, type StatusUpdate } from "@/lib/store/status-updates";
+import { insertStatusUpdate, listStatusUpdates, type StatusUpdate } from "@/lib/store/status-updates";
 import { ApiError } from "@/lib/errors";
+import { publishEvent } from "@/lib/events";
+import { judgeRun, runWallHours } from "@/lib/run-status";
+import { readModelRun, type ModelRun } from "@/lib/runs/model-run";
 
 export type Snapshot = {
   dataDir: string;
   config: AfsConfig;
   models: ModelStatus[];
   histories: Map<string, HistoryEntry[]>;
+  runs: Map<string, ModelRun>;
   evaluations: Evaluation[];
   warnings: string[];
   now: number;
@@ -23,15 +27,33 @@ export type Snapshot = {
 
 const BYTES_PER_MB = 1024 * 1024;
 
-// One consistent read of everything the API answers from: config, store history, training
-// files and evaluations. Unchanged files come from the (path, size, mtime) cache.
+// One consistent read of everything the API answers from: config, store history, run folders,
+// training files and evaluations. Unchanged files come from the (path, size, mtime) cache, and
+// run files are read incrementally.
 export async function getSnapshot(): Promise<Snapshot> {
-  const { dataDir } = getEnv();
+  const { dataDir, staleMs } = getEnv();
   const now = Date.now();
   const [{ config, modifiedAt, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
   warnings.push(...evals.warnings);
 
-  const histories = groupHistory(listStatusUpdates());
+  const updates = listStatusUpdates();
+  const runs = new Map<string, ModelRun>();
+  const changedByRun = new Set<string>();
+  for (const model of config.models) {
+    const run = await readModelRun({ dataDir, key: model.key, aliases: model.metrics });
+    runs.set(model.key, run);
+    warnings.push(...run.warnings.map((w) => `${model.key}: ${w}`));
+    const last = updates.findLast((u) => u.model_key === model.key);
+    const current = last ?? model;
+    const verdict = judgeRun({ run, current, lastUpdateAt: last?.at ?? null, now, staleMs });
+    if (verdict.stalled) warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - run.last_record_at!) / 60_000)} min`);
+    if (verdict.change) {
+      updates.push(insertStatusUpdate({ model_key: model.key, ...verdict.change, source: "run", at: new Date(now).toISOString() }));
+      changedByRun.add(model.key);
+    }
+  }
+
+  const histories = groupHistory(updates);
   const latest = latestEvaluations(evals.evaluations);
   const models = await Promise.all(
     config.models.map(async (model) => {
@@ -39,6 +61,7 @@ export async function getSnapshot(): Promise<Snapshot> {
       return toModelStatus({
         model,
         history: histories.get(model.key) ?? [],
+        run: runs.get(model.key)!,
         samples,
         evaluation: latest.get(model.key),
         configModifiedAt: modifiedAt,
@@ -46,7 +69,9 @@ export async function getSnapshot(): Promise<Snapshot> {
       });
     }),
   );
-  return { dataDir, config, models, histories, evaluations: evals.evaluations, warnings, now };
+  // Status changes found in run files go out on the live stream like posted ones.
+  for (const m of models) if (changedByRun.has(m.key)) publishEvent({ type: "status", data: m });
+  return { dataDir, config, models, histories, runs, evaluations: evals.evaluations, warnings, now };
 }
 
 export async function getModelStatus({ key }: { key: string }): Promise<ModelStatus> {
@@ -88,22 +113,26 @@ async function readSamples(dataDir: string, key: string, warnings: string[]) {
 function toModelStatus(input: {
   model: ModelConfig;
   history: HistoryEntry[];
+  run: ModelRun;
   samples: { lines: number; sizeBytes: number };
   evaluation?: Evaluation;
   configModifiedAt: string | null;
   now: number;
 }): ModelStatus {
-  const { model, history, samples, evaluation, now } = input;
+  const { model, history, run, samples, evaluation, now } = input;
   const current = history.at(-1);
-  const gpuHours = model.gpu_hours ?? hoursRunning(history, now) * model.num_gpus;
+  // Without configured hours: the longer of the time spent running and the run's own wall
+  // time (they overlap when run data set the status, so they are not added).
+  const hours = round(model.gpu_hours ?? Math.max(hoursRunning(history, now), runWallHours(run)) * model.num_gpus, 4);
   return {
     key: model.key,
     name: model.name,
     status: current?.status ?? model.status,
     progress: current?.progress ?? model.progress,
-    gpu_hours: round(gpuHours, 4),
+    gpu_hours: hours,
     cost_per_hour: model.cost_per_hour,
-    total_cost: round(gpuHours * model.cost_per_hour, 4),
+    // From the rounded hours, so the cost shown is exactly hours × rate as shown.
+    total_cost: round(hours * model.cost_per_hour, 4),
     training_samples: samples.lines,
     file_size_mb: round(samples.sizeBytes / BYTES_PER_MB, 3),
     evaluation_score: evaluation?.score ?? null,

@@ -58,3 +58,7 @@ export async function readJsonBody<S extends z.ZodType>(req: Request, schema: S)
 function tooLarge(): ApiError {
   return new ApiError("payload_too_large", `Body exceeds ${MAX_BODY_BYTES} bytes`);
 }
+
+export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
+  return schema.parse(Object.fromEntries(new URL(req.url).searchParams));
+}

@@ -85,7 +85,8 @@ export const trainingLossResponseSchema = z.object({
       step: z.number(),
       train_loss: z.number().nullable(),
       val_loss: z.number().nullable(),
-      timestamp: z.string(),
+      // null where the source records no time (trainer_state.json rows)
+      timestamp: z.string().nullable(),
     }),
   ),
   source: metricsSourceSchema,
@@ -99,7 +100,7 @@ export const throughputResponseSchema = z.object({
       step: z.number(),
       samples_per_sec: z.number().nullable(),
       tokens_per_sec: z.number().nullable(),
-      timestamp: z.string(),
+      timestamp: z.string().nullable(),
     }),
   ),
   source: metricsSourceSchema,
@@ -135,3 +136,31 @@ export const updateStatusBodySchema = z.strictObject({
 export type UpdateStatusBody = z.infer<typeof updateStatusBodySchema>;
 
 export const errorResponseSchema = z.object({ error: z.string(), details: z.unknown().optional() });
+
+// GET /api/gpus and the `gpu` event of /api/stream: the newest sample of every GPU.
+export const gpuSnapshotSchema = z.object({
+  source: z.enum(["nvidia-smi", "replay", "off"]),
+  status: z.enum(["starting", "ok", "unavailable", "error", "off"]),
+  reason: z.string().nullable(),
+  sampled_at: z.string().nullable(),
+  gpus: z.array(
+    z.object({
+      index: z.number().int(),
+      uuid: z.string().nullable(),
+      name: z.string().nullable(),
+      utilization: z.number().nullable(),
+      memory_used_mb: z.number().nullable(),
+      memory_total_mb: z.number().nullable(),
+      temperature_c: z.number().nullable(),
+      power_w: z.number().nullable(),
+      power_limit_w: z.number().nullable(),
+      sm_clock_mhz: z.number().nullable(),
+      mem_clock_mhz: z.number().nullable(),
+      pstate: z.string().nullable(),
+      fan_percent: z.number().nullable(),
+      error: z.string().nullable(),
+      processes: z.array(z.object({ pid: z.number().int(), name: z.string(), used_memory_mb: z.number().nullable() })),
+    }),
+  ),
+});
+export type GpuSnapshot = z.infer<typeof gpuSnapshotSchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SERIES_NAMES } from "@/lib/runs/tags";
 
 export const MODEL_STATUSES = ["pending", "running", "paused", "completed", "failed"] as const;
 export const DEPLOYMENT_STATUSES = ["none", "staging", "ready", "deployed"] as const;
@@ -21,6 +22,8 @@ export const modelConfigSchema = z.strictObject({
   gpu_type: z.string().optional(),
   deployment_status: deploymentStatusSchema.default("none"),
   artifacts: z.string().min(1).optional(),
+  // Per-series tag aliases for this model's run files, replacing the defaults of the series named.
+  metrics: z.partialRecord(z.enum(SERIES_NAMES), z.array(z.string().min(1)).min(1)).optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -1,0 +1,23 @@
+import "server-only";
+import { EventEmitter } from "node:events";
+import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
+
+export type LiveEvent = { type: "gpu"; data: GpuSnapshot } | { type: "status"; data: ModelStatus };
+
+// One in-process bus for the live stream: the poller and status writers publish, each SSE
+// client subscribes. On globalThis so dev hot reload keeps a single bus.
+const g = globalThis as typeof globalThis & { __afsBus?: EventEmitter };
+const bus = (g.__afsBus ??= new EventEmitter().setMaxListeners(0));
+
+export function publishEvent(event: LiveEvent) {
+  bus.emit("event", event);
+}
+
+export function subscribeEvents(listener: (event: LiveEvent) => void): () => void {
+  bus.on("event", listener);
+  return () => bus.off("event", listener);
+}
+
+export function listenerCount(): number {
+  return bus.listenerCount("event");
+}

@@ -1,0 +1,87 @@
+import "server-only";
+import { getEnv } from "@/lib/env";
+import { ApiError } from "@/lib/errors";
+import { loadConfig } from "@/lib/data/config";
+import { findModel } from "@/lib/models";
+import { readModelRun, type ScalarPoint } from "@/lib/runs/model-run";
+import type { SeriesName } from "@/lib/runs/tags";
+import type { ModelConfig } from "@/lib/schemas/config";
+import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
+
+export const TIME_RANGES = { "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 } as const;
+export type TimeRange = keyof typeof TIME_RANGES;
+
+// Until the telemetry poller is wired in, this answers empty with source "none".
+export async function getGpuUtilization(_opts: { range: TimeRange; gpu?: number; points?: number }): Promise<GpuUtilizationResponse> {
+  return { metrics: [], current_utilization: null, source: "none" };
+}
+
+async function selectModels(model?: string): Promise<ModelConfig[]> {
+  const { config } = await loadConfig({ dataDir: getEnv().dataDir });
+  return model ? [findModel(config.models, model)] : config.models;
+}
+
+// Two series of one model joined on step, as the seed's rows: one row per step that either has.
+function joinOnStep<A extends string, B extends string>(model: string, a: [A, ScalarPoint[]], b: [B, ScalarPoint[]]) {
+  const rows = new Map<number, { model: string; step: number; timestamp: string | null } & Record<A | B, number | null>>();
+  for (const [name, points] of [a, b] as [A | B, ScalarPoint[]][]) {
+    for (const p of points) {
+      const row = rows.get(p.step) ?? ({ model, step: p.step, timestamp: null, [a[0]]: null, [b[0]]: null } as never);
+      row[name] = p.value as never;
+      if (p.wall_time !== null && row.timestamp === null) row.timestamp = new Date(p.wall_time).toISOString();
+      rows.set(p.step, row);
+    }
+  }
+  return [...rows.values()].sort((x, y) => x.step - y.step);
+}
+
+async function seriesRows<A extends SeriesName, B extends SeriesName>(opts: { model?: string; points?: number; series: [A, B] }) {
+  const { dataDir } = getEnv();
+  const rows = [];
+  for (const m of await selectModels(opts.model)) {
+    const run = await readModelRun({ dataDir, key: m.key, aliases: m.metrics, points: opts.points });
+    const [a, b] = opts.series;
+    rows.push(...joinOnStep(m.key, [a, run.series[a]], [b, run.series[b]]));
+  }
+  return rows;
+}
+
+// Loss curves from the models' run files, downsampled per series to at most `points`.
+export async function getTrainingLoss(opts: { model?: string; points?: number }): Promise<TrainingLossResponse> {
+  const metrics = await seriesRows({ ...opts, series: ["train_loss", "val_loss"] });
+  return { metrics, source: metrics.length ? "runs" : "none" };
+}
+
+export async function getThroughput(opts: { model?: string; points?: number }): Promise<ThroughputResponse> {
+  const metrics = await seriesRows({ ...opts, series: ["samples_per_sec", "tokens_per_sec"] });
+  return { metrics, source: metrics.length ? "runs" : "none" };
+}
+
+export async function getModelRuns({ key }: { key: string }) {
+  const [model] = await selectModels(key);
+  const run = await readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics });
+  return {
+    key,
+    files: run.files.map((f) => ({
+      ...f,
+      first_time: f.first_time === null ? null : new Date(f.first_time).toISOString(),
+      last_time: f.last_time === null ? null : new Date(f.last_time).toISOString(),
+    })),
+    progress: run.progress,
+    completed: run.completed,
+    last_record_at: run.last_record_at === null ? null : new Date(run.last_record_at).toISOString(),
+    warnings: run.warnings,
+  };
+}
+
+export async function getScalars({ key, tag, points }: { key: string; tag: string; points?: number }) {
+  const [model] = await selectModels(key);
+  const run = await readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics, points });
+  const series = run.scalars.get(tag);
+  if (!series) throw new ApiError("not_found", `No scalar "${tag}" for model "${key}"`, { tags: [...run.scalars.keys()].sort() });
+  return {
+    key,
+    tag,
+    points: series.map((p) => ({ step: p.step, value: p.value, timestamp: p.wall_time === null ? null : new Date(p.wall_time).toISOString() })),
+  };
+}
