@@ -43,7 +43,8 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: "node scripts/serve.mjs",
+    // The demo as people run it: the bundled data and the replayed H100 capture.
+    command: "node scripts/serve.mjs --demo",
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -2,6 +2,9 @@ import "server-only";
 import { getEnv } from "@/lib/env";
 import { ApiError } from "@/lib/errors";
 import { loadConfig } from "@/lib/data/config";
+import { getGpuSnapshot } from "@/lib/gpu/poller";
+import { round } from "@/lib/history";
+import { queryGpuHistory } from "@/lib/store/gpu-samples";
 import { findModel } from "@/lib/models";
 import { readModelRun, type ScalarPoint } from "@/lib/runs/model-run";
 import type { SeriesName } from "@/lib/runs/tags";
@@ -11,9 +14,24 @@ import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse }
 export const TIME_RANGES = { "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 } as const;
 export type TimeRange = keyof typeof TIME_RANGES;
 
-// Until the telemetry poller is wired in, this answers empty with source "none".
-export async function getGpuUtilization(_opts: { range: TimeRange; gpu?: number; points?: number }): Promise<GpuUtilizationResponse> {
-  return { metrics: [], current_utilization: null, source: "none" };
+// GPU history from the store, downsampled per GPU keeping peaks. `source` names where live
+// samples come from now ("replay" for a recording), or "none" when no GPU is being read.
+export async function getGpuUtilization({ range, gpu, points = 500 }: { range: TimeRange; gpu?: number; points?: number }): Promise<GpuUtilizationResponse> {
+  const snapshot = getGpuSnapshot();
+  const source = snapshot.status === "ok" && snapshot.source !== "off" ? snapshot.source : "none";
+  const readings = snapshot.gpus.filter((g) => (gpu === undefined || g.index === gpu) && g.utilization !== null);
+  const metrics = queryGpuHistory({ rangeMs: TIME_RANGES[range], gpu, points }).map((p) => ({
+    timestamp: p.timestamp,
+    gpu_index: p.gpu_index,
+    utilization: p.utilization,
+    memory_used_gb: p.memory_used_gb,
+    memory_total_gb: p.memory_total_gb,
+  }));
+  return {
+    metrics,
+    current_utilization: source !== "none" && readings.length ? round(readings.reduce((sum, g) => sum + g.utilization!, 0) / readings.length, 1) : null,
+    source,
+  };
 }
 
 async function selectModels(model?: string): Promise<ModelConfig[]> {

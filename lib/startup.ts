@@ -1,14 +1,35 @@
 import "server-only";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
+import { publishEvent } from "@/lib/events";
+import { getGpuPollerStats, startGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { getDb } from "@/lib/store/db";
+import { pruneGpuHistory } from "@/lib/store/gpu-samples";
 
-// Fails fast on a bad environment or an unopenable store, and makes sure the admin token
-// exists before the first write arrives, saying where it is.
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+// Fails fast on a bad environment or an unopenable store, makes sure the admin token exists
+// before the first write arrives (saying where it is), and starts the GPU poller.
 export function startServer() {
   const env = getEnv();
   getDb();
   getAdminToken();
   const where = env.apiToken ? "AFS_API_TOKEN" : tokenFilePath(env.dataDir);
   console.log(`[afs] data dir ${env.dataDir}, store ${env.dbPath}, admin token from ${where}`);
+
+  subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
+  startGpuPoller();
+  setInterval(() => pruneGpuHistory({ now: Date.now() }), PRUNE_EVERY_MS).unref();
+  // The child runs in its own process group (so a hang kill reaches a wrapper's children too),
+  // which also means it would outlive us: end it on the way out, synchronously.
+  process.once("exit", () => {
+    const { pid } = getGpuPollerStats();
+    if (pid) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
 }

@@ -6,6 +6,10 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 process.env.AFS_DATA_DIR = path.resolve(process.env.AFS_DATA_DIR ?? "data");
+// `npm run demo`: with no GPU source chosen, replay the real H100 capture bundled with the data.
+if (process.argv.includes("--demo")) {
+  process.env.AFS_GPU_SOURCE ??= `replay:${path.join(process.env.AFS_DATA_DIR, "gpu", "stream_500ms.csv")}`;
+}
 if (process.env.AFS_DB) process.env.AFS_DB = path.resolve(process.env.AFS_DB);
 process.env.HOSTNAME = process.env.HOST ?? "127.0.0.1";
 process.env.PORT ??= "3000";

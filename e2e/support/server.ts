@@ -6,13 +6,21 @@ export type RunningServer = { url: string; port: number; child: ChildProcess; ou
 
 // Starts the production build (scripts/serve.mjs) as its own process, for tests that restart
 // or kill a server; resolves once /api/health answers.
-export async function startServer({ dataDir, port = freePort() }: { dataDir: string; port?: number }): Promise<RunningServer> {
+export async function startServer({
+  dataDir,
+  port = freePort(),
+  env: extra = {},
+}: {
+  dataDir: string;
+  port?: number;
+  env?: Record<string, string>;
+}): Promise<RunningServer> {
   const root = path.join(__dirname, "..", "..");
   // The store goes to the data dir's default place, whatever the runner's environment says.
   const { AFS_DB: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs")], {
     cwd: root,
-    env: { ...env, PORT: String(port), HOST: "127.0.0.1", AFS_DATA_DIR: dataDir, AFS_API_TOKEN: E2E_TOKEN },
+    env: { ...env, PORT: String(port), HOST: "127.0.0.1", AFS_DATA_DIR: dataDir, AFS_API_TOKEN: E2E_TOKEN, ...extra },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

@@ -137,30 +137,35 @@ export type UpdateStatusBody = z.infer<typeof updateStatusBodySchema>;
 
 export const errorResponseSchema = z.object({ error: z.string(), details: z.unknown().optional() });
 
-// GET /api/gpus and the `gpu` event of /api/stream: the newest sample of every GPU.
+// GET /api/gpus and the `gpu` event of /api/stream: the newest reading of every GPU.
+export const gpuProcessSchema = z.object({ pid: z.number().int(), name: z.string(), used_memory_mb: z.number().nullable() });
+
+export const gpuReadingSchema = z.object({
+  index: z.number().int(),
+  uuid: z.string().nullable(),
+  name: z.string().nullable(),
+  bus_id: z.string().nullable(),
+  pstate: z.string().nullable(),
+  utilization: z.number().nullable(),
+  memory_utilization: z.number().nullable(),
+  memory_used_mb: z.number().nullable(),
+  memory_total_mb: z.number().nullable(),
+  temperature_c: z.number().nullable(),
+  power_w: z.number().nullable(),
+  power_limit_w: z.number().nullable(),
+  sm_clock_mhz: z.number().nullable(),
+  mem_clock_mhz: z.number().nullable(),
+  fan_percent: z.number().nullable(),
+  // "GPU is lost", "Unknown Error" or an NVML failure message; the fields it hit are null.
+  error: z.string().nullable(),
+});
+
 export const gpuSnapshotSchema = z.object({
   source: z.enum(["nvidia-smi", "replay", "off"]),
-  status: z.enum(["starting", "ok", "unavailable", "error", "off"]),
-  reason: z.string().nullable(),
+  // stopped: no poller runs in this process; off: AFS_GPU_SOURCE=off.
+  status: z.enum(["starting", "ok", "unavailable", "error", "off", "stopped"]),
+  reason: z.string().optional(),
   sampled_at: z.string().nullable(),
-  gpus: z.array(
-    z.object({
-      index: z.number().int(),
-      uuid: z.string().nullable(),
-      name: z.string().nullable(),
-      utilization: z.number().nullable(),
-      memory_used_mb: z.number().nullable(),
-      memory_total_mb: z.number().nullable(),
-      temperature_c: z.number().nullable(),
-      power_w: z.number().nullable(),
-      power_limit_w: z.number().nullable(),
-      sm_clock_mhz: z.number().nullable(),
-      mem_clock_mhz: z.number().nullable(),
-      pstate: z.string().nullable(),
-      fan_percent: z.number().nullable(),
-      error: z.string().nullable(),
-      processes: z.array(z.object({ pid: z.number().int(), name: z.string(), used_memory_mb: z.number().nullable() })),
-    }),
-  ),
+  gpus: z.array(gpuReadingSchema.extend({ processes: z.array(gpuProcessSchema) })),
 });
 export type GpuSnapshot = z.infer<typeof gpuSnapshotSchema>;

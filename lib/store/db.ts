@@ -17,6 +17,34 @@ const MIGRATIONS: string[] = [
      at TEXT NOT NULL
    );
    CREATE INDEX status_updates_model ON status_updates (model_key, id);`,
+  // GPU history: raw samples (epoch ms) for AFS_RETENTION_RAW_HOURS, then 1-minute rollups.
+  `CREATE TABLE gpu_samples (
+     at INTEGER NOT NULL,
+     gpu_index INTEGER NOT NULL,
+     utilization REAL,
+     memory_used_mb REAL,
+     memory_total_mb REAL,
+     temperature_c REAL,
+     power_w REAL,
+     PRIMARY KEY (gpu_index, at)
+   ) WITHOUT ROWID;
+   CREATE INDEX gpu_samples_at ON gpu_samples (at);
+   CREATE TABLE gpu_samples_1m (
+     minute INTEGER NOT NULL,
+     gpu_index INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     utilization_mean REAL,
+     utilization_max REAL,
+     memory_used_mean_mb REAL,
+     memory_used_max_mb REAL,
+     memory_total_mb REAL,
+     temperature_mean_c REAL,
+     temperature_max_c REAL,
+     power_mean_w REAL,
+     power_max_w REAL,
+     PRIMARY KEY (gpu_index, minute)
+   ) WITHOUT ROWID;
+   CREATE INDEX gpu_samples_1m_minute ON gpu_samples_1m (minute);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,102 @@
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { GET as getGpus } from "@/app/api/gpus/route";
+import { GET as getUtilization } from "@/app/api/metrics/gpu-utilization/route";
+import { GET as stream } from "@/app/api/stream/route";
+import { publishEvent } from "@/lib/events";
+import { startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { call, makeDataDir } from "../helpers";
+
+const FAKE = path.resolve(__dirname, "../../scripts/fake-nvidia-smi.mjs");
+const STREAM = path.resolve(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv");
+const FAST = { intervalMs: 100, flushIntervalMs: 100, appsIntervalMs: 200, backoffBaseMs: 50 };
+
+async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 8000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const json = async (res: Promise<Response>) => (await res).json();
+
+afterEach(async () => {
+  await stopGpuPoller();
+  delete process.env.AFS_GPU_SOURCE;
+  delete process.env.NVIDIA_SMI;
+});
+
+describe("GPU endpoints over the real poller", () => {
+  it("serve the fake nvidia-smi's readings live and from the store", async () => {
+    makeDataDir();
+    startGpuPoller({ ...FAST, source: "nvidia-smi", nvidiaSmi: FAKE });
+    const snapshot = await until(async () => {
+      const s = await json(call(getGpus));
+      return s.status === "ok" && s.gpus.length ? s : null;
+    });
+    expect(snapshot).toMatchObject({ source: "nvidia-smi", gpus: [{ index: 0, name: "NVIDIA H100 80GB HBM3", memory_total_mb: 81559, fan_percent: null }] });
+    const history = await until(async () => {
+      const h = await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m" }));
+      return h.metrics.length >= 3 ? h : null;
+    });
+    expect(history.source).toBe("nvidia-smi");
+    expect(history.metrics[0]).toMatchObject({ gpu_index: 0, memory_total_gb: 79.647 });
+    expect(typeof history.current_utilization).toBe("number");
+    expect((await call(getUtilization, { url: "/api/metrics/gpu-utilization?range=2h" })).status).toBe(400);
+    expect((await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m&gpu=3" }))).metrics).toEqual([]);
+  });
+
+  it("say replay when replaying a capture", async () => {
+    makeDataDir();
+    startGpuPoller({ ...FAST, source: `replay:${STREAM}` });
+    const snapshot = await until(async () => {
+      const s = await json(call(getGpus));
+      return s.status === "ok" ? s : null;
+    });
+    expect(snapshot.source).toBe("replay");
+    expect(Date.now() - Date.parse(snapshot.sampled_at)).toBeLessThan(5000); // moved to now
+    const history = await until(async () => {
+      const h = await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m" }));
+      return h.metrics.length ? h : null;
+    });
+    expect(history.source).toBe("replay");
+  });
+
+  it("say none, and keep serving, when nvidia-smi is missing", async () => {
+    makeDataDir();
+    startGpuPoller({ ...FAST, source: "nvidia-smi", nvidiaSmi: "/nonexistent/nvidia-smi" });
+    const snapshot = await until(async () => {
+      const s = await json(call(getGpus));
+      return s.status === "unavailable" ? s : null;
+    });
+    expect(snapshot.reason).toMatch(/nonexistent/);
+    expect(await json(call(getUtilization))).toEqual({ metrics: [], current_utilization: null, source: "none" });
+  });
+
+  it("stream a gpu event per sample", async () => {
+    makeDataDir();
+    const unbridge = subscribeGpuSnapshots((s) => publishEvent({ type: "gpu", data: s }));
+    try {
+      startGpuPoller({ ...FAST, source: "nvidia-smi", nvidiaSmi: FAKE });
+      const abort = new AbortController();
+      const reader = (await call(stream, { init: { signal: abort.signal } })).body!.getReader();
+      const decoder = new TextDecoder();
+      const events: { status: string; source: string; gpus: { index: number }[] }[] = [];
+      let text = "";
+      // The first events may be status changes ("starting"); wait for readings.
+      while (!events.some((e) => e.status === "ok")) {
+        text += decoder.decode((await reader.read()).value);
+        const blocks = text.split("\n\n");
+        text = blocks.pop()!;
+        for (const block of blocks) if (block.startsWith("event: gpu\n")) events.push(JSON.parse(block.split("\ndata: ")[1]));
+      }
+      abort.abort();
+      expect(events.find((e) => e.status === "ok")).toMatchObject({ source: "nvidia-smi", gpus: [{ index: 0 }] });
+    } finally {
+      unbridge();
+    }
+  });
+});
