@@ -6,11 +6,19 @@ const envSchema = z.object({
   AFS_DATA_DIR: z.string().min(1).default("./data"),
   AFS_DB: z.string().min(1).optional(),
   AFS_API_TOKEN: z.string().min(1).optional(),
+  AFS_VIEWER_TOKEN: z.string().min(1).optional(),
   AFS_REFRESH_SECONDS: z.coerce.number().int().positive().default(30),
   AFS_STALE_MINUTES: z.coerce.number().positive().default(10),
 });
 
-export type Env = { dataDir: string; dbPath: string; apiToken?: string; refreshSeconds: number; staleMs: number };
+export type Env = {
+  dataDir: string;
+  dbPath: string;
+  apiToken?: string;
+  viewerToken?: string;
+  refreshSeconds: number;
+  staleMs: number;
+};
 
 // Parsed on each call rather than frozen at import: it costs microseconds, and tests point
 // one process at many data dirs. Invalid values still fail loudly with the variable's name.
@@ -25,6 +33,7 @@ export function getEnv(): Env {
     dataDir,
     dbPath: path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DB ?? path.join(dataDir, ".afs", "afs.db")),
     apiToken: parsed.data.AFS_API_TOKEN,
+    viewerToken: parsed.data.AFS_VIEWER_TOKEN,
     refreshSeconds: parsed.data.AFS_REFRESH_SECONDS,
     staleMs: parsed.data.AFS_STALE_MINUTES * 60_000,
   };

@@ -1,22 +1,30 @@
 export type ErrorCode =
   | "bad_request"
   | "unauthorized"
+  | "forbidden"
   | "not_found"
   | "method_not_allowed"
   | "payload_too_large"
   | "unsupported_media_type"
   | "range_not_satisfiable"
-  | "internal";
+  | "too_many_requests"
+  | "internal"
+  | "store_unavailable"
+  | "service_unavailable";
 
 const statusByCode: Record<ErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  too_many_requests: 429,
   internal: 500,
+  store_unavailable: 503,
+  service_unavailable: 503,
 };
 
 export class ApiError extends Error {
@@ -32,7 +40,22 @@ export class ApiError extends Error {
   }
 }
 
+// SQLite failures that mean "the store cannot take writes now" (disk full, read-only, I/O):
+// the client gets a clear 503, and nothing already stored is touched.
+const STORE_WRITE_FAILURES = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED)/;
+
+export function storeFailure(error: unknown): ApiError | null {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !STORE_WRITE_FAILURES.test(code)) return null;
+  return new ApiError("store_unavailable", `The store cannot be written (${code}); reads still work`);
+}
+
 export function errorResponse(error: unknown): Response {
+  const store = storeFailure(error);
+  if (store) {
+    console.error(error);
+    error = store;
+  }
   if (error instanceof ApiError) {
     const body = error.details === undefined ? { error: error.message } : { error: error.message, details: error.details };
     return Response.json(body, { status: error.status, headers: error.headers });

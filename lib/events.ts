@@ -6,7 +6,7 @@ export type LiveEvent = { type: "gpu"; data: GpuSnapshot } | { type: "status"; d
 
 // One in-process bus for the live stream: the poller and status writers publish, each SSE
 // client subscribes. On globalThis so dev hot reload keeps a single bus.
-const g = globalThis as typeof globalThis & { __afsBus?: EventEmitter };
+const g = globalThis as typeof globalThis & { __afsBus?: EventEmitter; __afsStreamsClosed?: boolean };
 const bus = (g.__afsBus ??= new EventEmitter().setMaxListeners(0));
 
 export function publishEvent(event: LiveEvent) {
@@ -20,4 +20,21 @@ export function subscribeEvents(listener: (event: LiveEvent) => void): () => voi
 
 export function listenerCount(): number {
   return bus.listenerCount("event");
+}
+
+// Ends every open live stream and refuses new ones: Next's graceful shutdown waits for open
+// connections, and an event stream (which browsers reopen by themselves) would otherwise hold
+// the server up forever.
+export function closeLiveStreams() {
+  g.__afsStreamsClosed = true;
+  bus.emit("close");
+}
+
+export function liveStreamsClosed(): boolean {
+  return g.__afsStreamsClosed === true;
+}
+
+export function onLiveStreamsClose(listener: () => void): () => void {
+  bus.on("close", listener);
+  return () => bus.off("close", listener);
 }

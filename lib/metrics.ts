@@ -7,6 +7,7 @@ import { round } from "@/lib/history";
 import { queryGpuHistory } from "@/lib/store/gpu-samples";
 import { findModel } from "@/lib/models";
 import { readModelRun, type ScalarPoint } from "@/lib/runs/model-run";
+import { listRunFolders } from "@/lib/runs/scan";
 import type { SeriesName } from "@/lib/runs/tags";
 import type { ModelConfig } from "@/lib/schemas/config";
 import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
@@ -55,8 +56,10 @@ function joinOnStep<A extends string, B extends string>(model: string, a: [A, Sc
 
 async function seriesRows<A extends SeriesName, B extends SeriesName>(opts: { model?: string; points?: number; series: [A, B] }) {
   const { dataDir } = getEnv();
+  const runDirs = await listRunFolders({ dataDir });
   const rows = [];
   for (const m of await selectModels(opts.model)) {
+    if (!runDirs.has(m.key)) continue;
     const run = await readModelRun({ dataDir, key: m.key, aliases: m.metrics, points: opts.points });
     const [a, b] = opts.series;
     rows.push(...joinOnStep(m.key, [a, run.series[a]], [b, run.series[b]]));

@@ -8,11 +8,12 @@ import { describeError, isMissing } from "@/lib/data/file-cache";
 import { hoursRunning, round, type HistoryEntry } from "@/lib/history";
 import type { AfsConfig, Evaluation, ModelConfig } from "@/lib/schemas/config";
 import type { ModelStatus } from "@/lib/schemas/api";
-import { insertStatusUpdate, listStatusUpdates, type StatusUpdate } from "@/lib/store/status-updates";
-import { ApiError } from "@/lib/errors";
+import { insertStatusUpdate, listStatusUpdates, statusWriteCount, type StatusUpdate } from "@/lib/store/status-updates";
+import { ApiError, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
 import { judgeRun, runWallHours } from "@/lib/run-status";
-import { readModelRun, type ModelRun } from "@/lib/runs/model-run";
+import { EMPTY_RUN, readModelRun, type ModelRun } from "@/lib/runs/model-run";
+import { listRunFolders } from "@/lib/runs/scan";
 
 export type Snapshot = {
   dataDir: string;
@@ -27,10 +28,26 @@ export type Snapshot = {
 
 const BYTES_PER_MB = 1024 * 1024;
 
+// Requests that arrive while a snapshot is being built share it, unless a status was written
+// since it started (so a reader always sees the writes acknowledged before it asked). Treat the
+// result as read-only.
+const g = globalThis as typeof globalThis & { __afsSnapshot?: { key: string; promise: Promise<Snapshot> } };
+
+export function getSnapshot(): Promise<Snapshot> {
+  const { dataDir, dbPath } = getEnv();
+  const key = `${dataDir}\0${dbPath}\0${statusWriteCount()}`;
+  if (g.__afsSnapshot?.key === key) return g.__afsSnapshot.promise;
+  const promise = buildSnapshot().finally(() => {
+    if (g.__afsSnapshot?.promise === promise) g.__afsSnapshot = undefined;
+  });
+  g.__afsSnapshot = { key, promise };
+  return promise;
+}
+
 // One consistent read of everything the API answers from: config, store history, run folders,
 // training files and evaluations. Unchanged files come from the (path, size, mtime) cache, and
 // run files are read incrementally.
-export async function getSnapshot(): Promise<Snapshot> {
+async function buildSnapshot(): Promise<Snapshot> {
   const { dataDir, staleMs } = getEnv();
   const now = Date.now();
   const [{ config, modifiedAt, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
@@ -38,9 +55,10 @@ export async function getSnapshot(): Promise<Snapshot> {
 
   const updates = listStatusUpdates();
   const runs = new Map<string, ModelRun>();
+  const runDirs = await listRunFolders({ dataDir });
   const changedByRun = new Set<string>();
   for (const model of config.models) {
-    const run = await readModelRun({ dataDir, key: model.key, aliases: model.metrics });
+    const run = runDirs.has(model.key) ? await readModelRun({ dataDir, key: model.key, aliases: model.metrics }) : EMPTY_RUN;
     runs.set(model.key, run);
     warnings.push(...run.warnings.map((w) => `${model.key}: ${w}`));
     const last = updates.findLast((u) => u.model_key === model.key);
@@ -48,17 +66,29 @@ export async function getSnapshot(): Promise<Snapshot> {
     const verdict = judgeRun({ run, current, lastUpdateAt: last?.at ?? null, now, staleMs });
     if (verdict.stalled) warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - run.last_record_at!) / 60_000)} min`);
     if (verdict.change) {
-      updates.push(insertStatusUpdate({ model_key: model.key, ...verdict.change, source: "run", at: new Date(now).toISOString() }));
-      changedByRun.add(model.key);
+      const update = { model_key: model.key, ...verdict.change, source: "run", at: new Date(now).toISOString() };
+      try {
+        updates.push(insertStatusUpdate(update));
+        changedByRun.add(model.key);
+      } catch (error) {
+        // A full or read-only store must not take reads down: show the run's status, say why
+        // it is not recorded, and record it on a later read.
+        if (!storeFailure(error)) throw error;
+        updates.push({ id: -1, ...update });
+        warnings.push(`${model.key}: status from run files not recorded: ${describeError(error)}`);
+      }
     }
   }
 
   const histories = groupHistory(updates);
   const latest = latestEvaluations(evals.evaluations);
-  const models = await Promise.all(
-    config.models.map(async (model) => {
-      const samples = await readSamples(dataDir, model.key, warnings);
-      return toModelStatus({
+  // One training file at a time: a cold start over many large files must not hold a read
+  // buffer per model at once.
+  const models: ModelStatus[] = [];
+  for (const model of config.models) {
+    const samples = await readSamples(dataDir, model.key, warnings);
+    models.push(
+      toModelStatus({
         model,
         history: histories.get(model.key) ?? [],
         run: runs.get(model.key)!,
@@ -66,9 +96,9 @@ export async function getSnapshot(): Promise<Snapshot> {
         evaluation: latest.get(model.key),
         configModifiedAt: modifiedAt,
         now,
-      });
-    }),
-  );
+      }),
+    );
+  }
   // Status changes found in run files go out on the live stream like posted ones.
   for (const m of models) if (changedByRun.has(m.key)) publishEvent({ type: "status", data: m });
   return { dataDir, config, models, histories, runs, evaluations: evals.evaluations, warnings, now };

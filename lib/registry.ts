@@ -9,7 +9,9 @@ export function downloadUrl(key: string, name: string): string {
 }
 
 export async function getRegistry(): Promise<RegistryResponse> {
-  const { config, models, dataDir, warnings } = await getSnapshot();
+  const snapshot = await getSnapshot();
+  const { config, models, dataDir } = snapshot;
+  const warnings = [...snapshot.warnings]; // the snapshot may be shared with concurrent requests
   const listings = await Promise.all(
     models.map((m) => {
       const folder = config.models.find((c) => c.key === m.key)?.artifacts;

@@ -1,8 +1,8 @@
 import "server-only";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
-import { publishEvent } from "@/lib/events";
-import { getGpuPollerStats, startGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { closeLiveStreams, publishEvent } from "@/lib/events";
+import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { getDb } from "@/lib/store/db";
 import { pruneGpuHistory } from "@/lib/store/gpu-samples";
 
@@ -20,6 +20,14 @@ export function startServer() {
   subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
   startGpuPoller();
   setInterval(() => pruneGpuHistory({ now: Date.now() }), PRUNE_EVERY_MS).unref();
+  // On SIGTERM/SIGINT Next stops accepting and waits for open connections before exiting:
+  // end the live streams so it can, and stop the poller so its last samples are stored.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      closeLiveStreams();
+      void stopGpuPoller();
+    });
+  }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),
   // which also means it would outlive us: end it on the way out, synchronously.
   process.once("exit", () => {

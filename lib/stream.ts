@@ -1,11 +1,14 @@
 import "server-only";
-import { subscribeEvents, type LiveEvent } from "@/lib/events";
+import { ApiError } from "@/lib/errors";
+import { liveStreamsClosed, onLiveStreamsClose, subscribeEvents, type LiveEvent } from "@/lib/events";
 
 const HEARTBEAT_MS = 15_000;
 
 // An SSE response that forwards bus events until the client goes away. The abort signal and
 // the stream's cancel both end it, so a disconnected client is dropped at once.
 export function openEventStream({ signal, heartbeatMs = HEARTBEAT_MS }: { signal: AbortSignal; heartbeatMs?: number }): Response {
+  // A 503 also tells a browser's EventSource to stop reconnecting.
+  if (liveStreamsClosed()) throw new ApiError("service_unavailable", "The server is shutting down");
   const encoder = new TextEncoder();
   let close = () => {};
   const body = new ReadableStream<Uint8Array>({
@@ -19,8 +22,10 @@ export function openEventStream({ signal, heartbeatMs = HEARTBEAT_MS }: { signal
       };
       const unsubscribe = subscribeEvents((event: LiveEvent) => send(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`));
       const heartbeat = setInterval(() => send(": heartbeat\n\n"), heartbeatMs);
+      const unsubscribeClose = onLiveStreamsClose(() => close());
       close = () => {
         unsubscribe();
+        unsubscribeClose();
         clearInterval(heartbeat);
         signal.removeEventListener("abort", close);
         try {

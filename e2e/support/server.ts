@@ -29,7 +29,8 @@ export async function startServer({
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${log}`);
-    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    // Any answer means it listens (with AFS_VIEWER_TOKEN set, health is a 401 without one).
+    const ok = await fetch(`${url}/api/health`).then(() => true, () => false);
     if (ok) return { url, port, child, output: () => log };
     await new Promise((r) => setTimeout(r, 100));
   }

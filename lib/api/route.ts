@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { requireAdmin } from "@/lib/auth";
+import { requireAccess } from "@/lib/auth";
 import { formatZodIssues } from "@/lib/data/config";
 import { ApiError, errorResponse } from "@/lib/errors";
 
@@ -9,12 +9,13 @@ export const MAX_BODY_BYTES = 64 * 1024;
 type Params = Record<string, string | string[] | undefined>;
 type Handler<P extends Params> = (ctx: { req: Request; params: P }) => Promise<Response>;
 
-// The one wrapper every route handler goes through: access, error mapping, no-store caching.
-export function route<P extends Params = Params>(handler: Handler<P>, options: { admin?: boolean } = {}) {
+// The one wrapper every route handler goes through: access (reads by default; writes need the
+// admin token), error mapping, no-store caching.
+export function route<P extends Params = Params>(handler: Handler<P>, options: { access?: "read" | "write" | "public" } = {}) {
   return async (req: Request, ctx: { params: Promise<P> }): Promise<Response> => {
     let res: Response;
     try {
-      if (options.admin) requireAdmin(req);
+      requireAccess(req, options.access ?? "read");
       res = await handler({ req, params: await ctx.params });
     } catch (error) {
       res = errorResponse(error instanceof z.ZodError ? badRequest(error) : error);

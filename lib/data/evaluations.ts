@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { evaluationSchema, type Evaluation } from "@/lib/schemas/config";
 import { formatZodIssues } from "./config";
-import { describeError, isMissing, readCached } from "./file-cache";
+import { describeError, readCached } from "./file-cache";
 
 type FileResult = { evaluations: Evaluation[]; problems: string[] };
 
@@ -36,7 +36,9 @@ export async function loadEvaluations({ dataDir }: { dataDir: string }): Promise
   try {
     names = (await fs.readdir(dir)).filter((n) => n.endsWith(".json")).sort();
   } catch (error) {
-    return { evaluations: [], warnings: isMissing(error) ? [] : [`evaluations/: ${describeError(error)}`] };
+    // No folder is fine (no evaluations yet); anything else, a file in its place included, is said.
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    return { evaluations: [], warnings: missing ? [] : [`evaluations/: ${describeError(error)}`] };
   }
   const evaluations: Evaluation[] = [];
   const warnings: string[] = [];

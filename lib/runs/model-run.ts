@@ -33,6 +33,17 @@ export type ModelRun = {
   warnings: string[];
 };
 
+// What a model without a run folder has.
+export const EMPTY_RUN: ModelRun = {
+  files: [],
+  scalars: new Map(),
+  series: Object.fromEntries(SERIES_NAMES.map((name) => [name, []])) as unknown as Record<SeriesName, ScalarPoint[]>,
+  progress: null,
+  completed: false,
+  last_record_at: null,
+  warnings: [],
+};
+
 // Where sources disagree on a tag at a step, the lower rank wins.
 const SOURCE_RANK: Record<RunFileKind, number> = { events: 0, trainer_state: 1, jsonl: 2 };
 

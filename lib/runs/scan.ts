@@ -90,3 +90,8 @@ async function isInside({ target, dataRoot }: { target: string; dataRoot: string
   const real = await fs.realpath(target).catch(() => null);
   return real !== null && (real === dataRoot || real.startsWith(dataRoot + path.sep));
 }
+
+// The names under runs/, listed once per request so models without a run folder cost nothing.
+export async function listRunFolders({ dataDir }: { dataDir: string }): Promise<Set<string>> {
+  return new Set(await fs.readdir(path.join(/*turbopackIgnore: true*/ dataDir, "runs")).catch(() => []));
+}

@@ -8,5 +8,5 @@ export const POST = route(
     const body = await readJsonBody(req, updateStatusBodySchema);
     return Response.json(await updateStatus({ ...body, source: "api" }));
   },
-  { admin: true },
+  { access: "write" },
 );
