@@ -1,4 +1,7 @@
-import type { Metadata } from "next";
+import type { Metadata, Viewport } from "next";
+import { cookies } from "next/headers";
+import { ThemeProvider } from "@/components/theme/theme-provider";
+import { parseTheme, THEME_COOKIE } from "@/lib/theme";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -6,10 +9,16 @@ export const metadata: Metadata = {
   description: "Status, cost, GPU telemetry and training curves of fine-tuning runs",
 };
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+
+// The theme comes from the cookie on the server, so the first HTML already has it: no flash.
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  const theme = parseTheme((await cookies()).get(THEME_COOKIE)?.value);
   return (
-    <html lang="en" data-theme="dark">
-      <body className="min-h-screen antialiased">{children}</body>
+    <html lang="en" data-theme={theme}>
+      <body className="min-h-screen antialiased">
+        <ThemeProvider initialTheme={theme}>{children}</ThemeProvider>
+      </body>
     </html>
   );
 }

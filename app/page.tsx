@@ -1,37 +1,99 @@
+import { DashboardTabs } from "@/components/dashboard/dashboard-tabs";
+import { DataProvider } from "@/components/dashboard/data-provider";
+import { DataWarnings } from "@/components/dashboard/data-warnings";
+import { ErrorBanner } from "@/components/dashboard/error-banner";
+import { RefreshButton } from "@/components/dashboard/refresh-button";
+import { SessionClock } from "@/components/dashboard/session-clock";
+import { UrlStateProvider } from "@/components/dashboard/url-state-provider";
+import { ThemeToggle } from "@/components/theme/theme-toggle";
+import { summarizeCosts } from "@/lib/costs";
+import { getEnv } from "@/lib/env";
+import { getGpuUtilization, getThroughput, getTrainingLoss } from "@/lib/metrics";
 import { getSnapshot } from "@/lib/models";
+import { requirePageAccess } from "@/lib/page-access";
+import { getRegistry } from "@/lib/registry";
+import type { CostBreakdownResponse, ModelsStatusResponse, TrainingStatusResponse } from "@/lib/schemas/api";
+import { EXPORT_CSV_URL, EXPORT_JSON_URL, KEYS, parseRange } from "@/lib/swr/keys";
+import { summarizeTraining } from "@/lib/training";
 
 // Reads the data dir on every request: the numbers must be current, never a build-time copy.
 export const dynamic = "force-dynamic";
 
-export default async function HomePage() {
-  const { config, models } = await getSnapshot();
+// A source that fails here is left out of the first paint; the browser asks for it and the
+// error banner says why if it fails there too.
+async function settle<T>(what: string, promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    console.error(`dashboard: could not read ${what} for the first render:`, error);
+    return undefined;
+  }
+}
+
+export default async function HomePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  await requirePageAccess();
+  const range = parseRange((await searchParams).range);
+  // One snapshot for the numbers that derive from it, the same calls the API handlers make.
+  const snapshot = await getSnapshot();
+  const { config, models, warnings, now } = snapshot;
+  const [registry, gpu, loss, throughput] = await Promise.all([
+    settle("the registry", getRegistry()),
+    settle("GPU metrics", getGpuUtilization({ range })),
+    settle("training loss", getTrainingLoss({})),
+    settle("throughput", getThroughput({})),
+  ]);
+
+  const fallback: Record<string, unknown> = {
+    [KEYS.trainingStatus]: summarizeTraining(snapshot) satisfies TrainingStatusResponse,
+    [KEYS.modelsStatus]: { models, timestamp: new Date(now).toISOString(), warnings } satisfies ModelsStatusResponse,
+    [KEYS.costs]: summarizeCosts(snapshot) satisfies CostBreakdownResponse,
+    ...(registry && { [KEYS.registry]: registry }),
+    ...(gpu && { [KEYS.gpu(range)]: gpu }),
+    ...(loss && { [KEYS.trainingLoss]: loss }),
+    ...(throughput && { [KEYS.throughput]: throughput }),
+  };
+  const { refreshSeconds } = getEnv();
+  const currency = config.session.currency;
+
   return (
-    <main className="mx-auto max-w-6xl p-6">
-      <h1 className="text-2xl font-semibold">{config.session.name}</h1>
-      <table className="mt-6 w-full text-left text-sm" data-testid="model-table">
-        <thead className="text-muted">
-          <tr>
-            <th className="py-2">Model</th>
-            <th>Status</th>
-            <th>Progress</th>
-            <th>Samples</th>
-            <th>GPU hours</th>
-            <th>Cost ({config.session.currency})</th>
-          </tr>
-        </thead>
-        <tbody>
-          {models.map((m) => (
-            <tr key={m.key} className="border-t border-line">
-              <td className="py-2">{m.name}</td>
-              <td>{m.status}</td>
-              <td>{m.progress}%</td>
-              <td>{m.training_samples}</td>
-              <td>{m.gpu_hours}</td>
-              <td>{m.total_cost.toFixed(2)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </main>
+    <DataProvider fallback={fallback} refreshSeconds={refreshSeconds} serverNow={now}>
+      <UrlStateProvider>
+        <a href="#content" className="skip-link">
+          Skip to content
+        </a>
+        <div className="flex min-h-screen flex-col">
+          <header className="app-header">
+            <div className="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-x-6 gap-y-3 px-3 pt-4 pb-3 min-[480px]:px-4">
+              <div className="min-w-0">
+                <p className="text-xs font-semibold uppercase tracking-wider text-primary">AFS Training Dashboard</p>
+                <h1 className="mt-0.5 text-xl font-semibold min-[768px]:text-2xl">{config.session.name}</h1>
+                <SessionClock serverNow={now} />
+              </div>
+              <div className="no-print flex items-center gap-2">
+                <RefreshButton />
+                <ThemeToggle />
+              </div>
+            </div>
+          </header>
+          <ErrorBanner />
+          <DashboardTabs currency={currency} />
+          <footer className="app-footer">
+            <div className="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-4 px-3 py-4 text-sm min-[480px]:px-4">
+              <div className="flex flex-wrap items-center gap-2">
+                <span className="text-muted">Export all models:</span>
+                <a href={EXPORT_CSV_URL} download className="btn btn-ghost btn-sm" data-testid="export-csv">
+                  CSV
+                </a>
+                <a href={EXPORT_JSON_URL} download className="btn btn-ghost btn-sm" data-testid="export-json">
+                  JSON
+                </a>
+              </div>
+              <DataWarnings />
+              <p className="text-xs text-muted">Refreshes every {refreshSeconds} s and when this window regains focus</p>
+            </div>
+          </footer>
+        </div>
+      </UrlStateProvider>
+    </DataProvider>
   );
 }

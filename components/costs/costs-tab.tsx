@@ -1,0 +1,123 @@
+"use client";
+
+import { useMemo } from "react";
+import { formatHours, formatMoney, formatShare } from "@/components/format";
+import { Card } from "@/components/ui/card";
+import { EmptyState } from "@/components/ui/empty-state";
+import { useCosts } from "@/hooks/use-costs";
+import { useModelsStatus } from "@/hooks/use-models-status";
+import { CostDoughnut, type CostSlice } from "./cost-doughnut";
+
+export function CostsTab({ currency }: { currency: string }) {
+  const costs = useCosts().data;
+  const models = useModelsStatus().data?.models ?? [];
+  const rows = useMemo(() => {
+    if (!costs) return [];
+    const names = new Map(models.map((m) => [m.key, m.name]));
+    return Object.entries(costs.breakdown).map(([key, c]) => ({ key, name: names.get(key) ?? key, ...c }));
+  }, [costs, models]);
+  const slices = useMemo<CostSlice[]>(() => rows.filter((r) => r.total_cost > 0).map((r) => ({ key: r.key, name: r.name, cost: r.total_cost, share: r.share })), [rows]);
+
+  if (!costs) return <EmptyState>Cost data is not available</EmptyState>;
+  const totalHours = rows.reduce((sum, r) => sum + r.gpu_hours, 0);
+  const budget = costs.budget_usd;
+  const used = budget !== null && budget > 0 ? costs.total_cost / budget : null;
+
+  return (
+    <div className="grid gap-6 min-[1200px]:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
+      <div className="grid content-start gap-6">
+        <Card title="Cost by model" titleId="cost-chart-title">
+          {slices.length === 0 ? <EmptyState>No GPU hours billed yet</EmptyState> : <CostDoughnut slices={slices} currency={currency} />}
+        </Card>
+        <Card title="Budget" titleId="budget-title" data-testid="budget-card">
+          {budget === null ? (
+            <EmptyState hint="Set session.budget_usd in afs.config.json to track it.">No budget set</EmptyState>
+          ) : (
+            <>
+              <dl className="grid grid-cols-3 gap-4 text-sm">
+                <div>
+                  <dt className="text-xs text-muted">Budget</dt>
+                  <dd className="text-lg font-semibold tabular-nums" data-testid="budget-total">
+                    {formatMoney(budget, currency)}
+                  </dd>
+                </div>
+                <div>
+                  <dt className="text-xs text-muted">Spent</dt>
+                  <dd className="text-lg font-semibold tabular-nums">{formatMoney(costs.total_cost, currency)}</dd>
+                </div>
+                <div>
+                  <dt className="text-xs text-muted">Left</dt>
+                  <dd className={`text-lg font-semibold tabular-nums ${(costs.budget_remaining ?? 0) < 0 ? "text-danger" : ""}`} data-testid="budget-remaining">
+                    {formatMoney(costs.budget_remaining ?? 0, currency)}
+                  </dd>
+                </div>
+              </dl>
+              {used !== null && (
+                <div
+                  className="budget-bar mt-4"
+                  role="meter"
+                  aria-label="Budget used"
+                  aria-valuemin={0}
+                  aria-valuemax={100}
+                  aria-valuenow={Math.min(100, Math.round(used * 1000) / 10)}
+                  aria-valuetext={`${formatShare(used)} of the budget used`}
+                  data-over={used > 1 || undefined}
+                >
+                  <div style={{ width: `${Math.min(100, used * 100)}%` }} />
+                </div>
+              )}
+              {used !== null && <p className="mt-2 text-xs text-muted">{formatShare(used)} of the budget used</p>}
+            </>
+          )}
+        </Card>
+      </div>
+      <Card title="Breakdown" titleId="cost-table-title" className="self-start">
+        <div className="table-scroll" role="region" aria-labelledby="cost-table-title" tabIndex={0}>
+          <table className="data-table" data-testid="cost-table">
+            <thead>
+              <tr>
+                <th scope="col">Model</th>
+                <th scope="col" className="num">
+                  GPU hours
+                </th>
+                <th scope="col" className="num hide-xs">
+                  Rate
+                </th>
+                <th scope="col" className="num">
+                  Cost
+                </th>
+                <th scope="col" className="num">
+                  Share
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.key} data-testid={`cost-row-${r.key}`}>
+                  <th scope="row" className="font-medium">
+                    {r.name}
+                  </th>
+                  <td className="num">{formatHours(r.gpu_hours)}</td>
+                  <td className="num hide-xs">{formatMoney(r.cost_per_hour, currency)}/h</td>
+                  <td className="num">{formatMoney(r.total_cost, currency)}</td>
+                  <td className="num">{formatShare(r.share)}</td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row">Total</th>
+                <td className="num">{formatHours(totalHours)}</td>
+                <td className="num hide-xs">{formatMoney(costs.hourly_rate, currency)}/h</td>
+                <td className="num" data-testid="cost-total">
+                  {formatMoney(costs.total_cost, currency)}
+                </td>
+                <td className="num">{rows.length ? "100.0%" : "—"}</td>
+              </tr>
+            </tfoot>
+          </table>
+        </div>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,39 @@
+"use client";
+
+import { useSearchParams } from "next/navigation";
+import { createContext, useCallback, useEffect, useMemo, useState } from "react";
+
+type SetParam = (name: string, value: string | null, options?: { push?: boolean }) => void;
+
+export const UrlStateContext = createContext<{ searchParams: URLSearchParams; setParam: SetParam } | null>(null);
+
+// The dashboard's query-string state (?tab=, ?range=, ?model=). Changes are written with
+// history.pushState/replaceState, with no server round trip (the page already holds every tab's
+// data in the SWR cache), and kept here as well: a change made in the first moments after load,
+// before Next's router watches history, still shows. Back/Forward and Next's own navigations
+// are followed.
+export function UrlStateProvider({ children }: { children: React.ReactNode }) {
+  const nextParams = useSearchParams();
+  const [search, setSearch] = useState(() => nextParams.toString());
+
+  useEffect(() => setSearch(nextParams.toString()), [nextParams]);
+  useEffect(() => {
+    const onPopState = () => setSearch(window.location.search.replace(/^\?/, ""));
+    window.addEventListener("popstate", onPopState);
+    return () => window.removeEventListener("popstate", onPopState);
+  }, []);
+
+  const setParam = useCallback<SetParam>((name, value, { push = false } = {}) => {
+    const params = new URLSearchParams(window.location.search);
+    if (value === null) params.delete(name);
+    else params.set(name, value);
+    const query = params.toString();
+    const url = `${window.location.pathname}${query ? `?${query}` : ""}${window.location.hash}`;
+    if (push) window.history.pushState(null, "", url);
+    else window.history.replaceState(null, "", url);
+    setSearch(query);
+  }, []);
+
+  const value = useMemo(() => ({ searchParams: new URLSearchParams(search), setParam }), [search, setParam]);
+  return <UrlStateContext.Provider value={value}>{children}</UrlStateContext.Provider>;
+}

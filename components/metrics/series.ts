@@ -1,0 +1,90 @@
+import type { GpuSnapshot, GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
+
+// Pure transforms from API answers to chart series. x is a step or epoch ms; y null is a gap.
+export type XY = { x: number; y: number | null };
+
+type GpuPoint = GpuUtilizationResponse["metrics"][number];
+
+export type GpuSeries = {
+  gpus: Array<{ index: number; utilization: XY[]; memory: XY[] }>;
+  // The largest total memory reported: the memory axis's maximum (the card's real size).
+  memoryTotalGb: number | null;
+};
+
+export function gpuSeries(metrics: GpuPoint[]): GpuSeries {
+  const byIndex = new Map<number, { index: number; utilization: XY[]; memory: XY[] }>();
+  let memoryTotalGb: number | null = null;
+  const sorted = [...metrics].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+  for (const m of sorted) {
+    const x = Date.parse(m.timestamp);
+    if (Number.isNaN(x)) continue;
+    const gpu = byIndex.get(m.gpu_index) ?? { index: m.gpu_index, utilization: [], memory: [] };
+    gpu.utilization.push({ x, y: m.utilization });
+    gpu.memory.push({ x, y: m.memory_used_gb });
+    byIndex.set(m.gpu_index, gpu);
+    if (m.memory_total_gb !== null) memoryTotalGb = Math.max(memoryTotalGb ?? 0, m.memory_total_gb);
+  }
+  return { gpus: [...byIndex.values()].sort((a, b) => a.index - b.index), memoryTotalGb };
+}
+
+export function hasGpuData(res: GpuUtilizationResponse | undefined): res is GpuUtilizationResponse {
+  return !!res && res.metrics.some((m) => m.utilization !== null || m.memory_used_gb !== null);
+}
+
+const mbToGb = (mb: number | null) => (mb === null ? null : Math.round((mb / 1024) * 1000) / 1000);
+
+// The mean utilization over the GPUs of a live sample; null when none reports one.
+export function snapshotUtilization(snapshot: GpuSnapshot): number | null {
+  const values = snapshot.gpus.map((g) => g.utilization).filter((u): u is number => u !== null);
+  return values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10 : null;
+}
+
+// Appends one live sample (the `gpu` event of /api/stream) to a history answer, dropping what
+// fell out of the time range. Samples from a source in trouble, or already present, change nothing.
+export function appendGpuSnapshot(res: GpuUtilizationResponse, snapshot: GpuSnapshot, rangeMs: number): GpuUtilizationResponse {
+  if (snapshot.status !== "ok" || !snapshot.sampled_at || snapshot.gpus.length === 0) return res;
+  const at = Date.parse(snapshot.sampled_at);
+  if (Number.isNaN(at)) return res;
+  const newest = res.metrics.reduce((max, m) => Math.max(max, Date.parse(m.timestamp)), -Infinity);
+  if (at <= newest) return res;
+  const added: GpuPoint[] = snapshot.gpus.map((g) => ({
+    timestamp: snapshot.sampled_at!,
+    gpu_index: g.index,
+    utilization: g.utilization,
+    memory_used_gb: mbToGb(g.memory_used_mb),
+    memory_total_gb: mbToGb(g.memory_total_mb),
+  }));
+  const kept = res.metrics.filter((m) => Date.parse(m.timestamp) >= at - rangeMs);
+  return {
+    metrics: [...kept, ...added],
+    current_utilization: snapshotUtilization(snapshot),
+    source: snapshot.source === "replay" ? "replay" : "nvidia-smi",
+  };
+}
+
+export type LossSeries = { train: XY[]; val: XY[] };
+
+export function lossSeries(metrics: TrainingLossResponse["metrics"], model: string): LossSeries {
+  const rows = metrics.filter((m) => m.model === model).sort((a, b) => a.step - b.step);
+  return {
+    train: rows.filter((r) => r.train_loss !== null).map((r) => ({ x: r.step, y: r.train_loss })),
+    val: rows.filter((r) => r.val_loss !== null).map((r) => ({ x: r.step, y: r.val_loss })),
+  };
+}
+
+export type ThroughputSeries = { samples: XY[]; tokens: XY[] };
+
+export function throughputSeries(metrics: ThroughputResponse["metrics"], model: string): ThroughputSeries {
+  const rows = metrics.filter((m) => m.model === model).sort((a, b) => a.step - b.step);
+  return {
+    samples: rows.filter((r) => r.samples_per_sec !== null).map((r) => ({ x: r.step, y: r.samples_per_sec })),
+    tokens: rows.filter((r) => r.tokens_per_sec !== null).map((r) => ({ x: r.step, y: r.tokens_per_sec })),
+  };
+}
+
+// The models that have at least one loss point, in the order first seen.
+export function modelsWithCurves(metrics: TrainingLossResponse["metrics"]): string[] {
+  const seen = new Set<string>();
+  for (const m of metrics) if (m.train_loss !== null || m.val_loss !== null) seen.add(m.model);
+  return [...seen];
+}

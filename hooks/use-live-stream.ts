@@ -1,0 +1,82 @@
+import { useEffect, useRef, useState } from "react";
+import { useSWRConfig } from "swr";
+import { appendGpuSnapshot } from "@/components/metrics/series";
+import {
+  gpuSnapshotSchema,
+  modelStatusSchema,
+  type GpuSnapshot,
+  type GpuUtilizationResponse,
+  type ModelsStatusResponse,
+} from "@/lib/schemas/api";
+import { KEYS, RANGE_MS, STREAM_URL, type TimeRangeOption } from "@/lib/swr/keys";
+
+// After the stream answers with an HTTP error (a server without /api/stream), pages in this
+// tab stop asking for a while and rely on polling alone.
+const RETRY_AFTER_MS = 5 * 60_000;
+let unavailableUntil = 0;
+
+// An event's JSON checked against its schema; anything else is dropped (polling still runs).
+function parseData<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false } }, text: string): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+// Live updates from GET /api/stream (Server-Sent Events) written into the SWR cache:
+// `gpu` samples are appended to the GPU history of `range`, a `status` event replaces that
+// model's row and refreshes the totals. `live` is true while the stream is open; whenever it
+// is not (missing, failed, reconnecting) the hooks keep polling, so nothing is lost silently.
+export function useLiveStream({ range, onGpu }: { range: TimeRangeOption; onGpu?: (snapshot: GpuSnapshot) => void }) {
+  const { mutate } = useSWRConfig();
+  const [live, setLive] = useState(false);
+  const latest = useRef({ range, onGpu, mutate });
+  useEffect(() => {
+    latest.current = { range, onGpu, mutate };
+  });
+
+  useEffect(() => {
+    if (typeof EventSource === "undefined" || Date.now() < unavailableUntil) return;
+    const source = new EventSource(STREAM_URL);
+    source.onopen = () => setLive(true);
+    source.onerror = () => {
+      setLive(false);
+      // CLOSED: the server refused (404, 500, not an event stream); CONNECTING: the browser retries.
+      if (source.readyState === EventSource.CLOSED) {
+        unavailableUntil = Date.now() + RETRY_AFTER_MS;
+        source.close();
+      }
+    };
+    source.addEventListener("gpu", (event) => {
+      const snapshot = parseData(gpuSnapshotSchema, (event as MessageEvent<string>).data);
+      if (!snapshot) return;
+      const { range: r, mutate: m, onGpu: cb } = latest.current;
+      void m<GpuUtilizationResponse>(KEYS.gpu(r), (current) => (current ? appendGpuSnapshot(current, snapshot, RANGE_MS[r]) : current), {
+        revalidate: false,
+      });
+      cb?.(snapshot);
+    });
+    source.addEventListener("status", (event) => {
+      const status = parseData(modelStatusSchema, (event as MessageEvent<string>).data);
+      if (!status) return;
+      const { mutate: m } = latest.current;
+      void m<ModelsStatusResponse>(
+        KEYS.modelsStatus,
+        (current) =>
+          current && { ...current, models: current.models.map((x) => (x.key === status.key ? status : x)), timestamp: new Date().toISOString() },
+        { revalidate: false },
+      );
+      // Totals and costs derive from every model: ask for them again.
+      void m(KEYS.trainingStatus);
+      void m(KEYS.costs);
+    });
+    return () => {
+      source.close();
+      setLive(false);
+    };
+  }, []);
+
+  return { live };
+}

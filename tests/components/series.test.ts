@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { appendGpuSnapshot, gpuSeries, hasGpuData, lossSeries, modelsWithCurves, snapshotUtilization, throughputSeries } from "@/components/metrics/series";
+import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
+
+const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 10, 0, s)).toISOString();
+const point = (s: number, gpu = 0, utilization: number | null = 50): GpuUtilizationResponse["metrics"][number] => ({
+  timestamp: at(s),
+  gpu_index: gpu,
+  utilization,
+  memory_used_gb: 6.136,
+  memory_total_gb: 79.647,
+});
+
+function snapshot(s: number, over: Partial<GpuSnapshot> = {}): GpuSnapshot {
+  const gpu = {
+    index: 0, uuid: "GPU-1", name: "NVIDIA H100 80GB HBM3", bus_id: "00000000:00:06.0", utilization: 83, memory_utilization: 67,
+    memory_used_mb: 6283, memory_total_mb: 81559,
+    temperature_c: 42, power_w: 179.4, power_limit_w: 700, sm_clock_mhz: 1980, mem_clock_mhz: 2619, pstate: "P0",
+    fan_percent: null, error: null, processes: [],
+  };
+  return { source: "replay", status: "ok", sampled_at: at(s), gpus: [gpu], ...over };
+}
+
+describe("gpuSeries", () => {
+  it("splits by GPU, orders by time and takes the memory axis from the reported total", () => {
+    const s = gpuSeries([point(2, 1), point(1, 0), point(0, 0, null)]);
+    expect(s.gpus.map((g) => g.index)).toEqual([0, 1]);
+    expect(s.gpus[0].utilization.map((p) => p.y)).toEqual([null, 50]);
+    expect(s.gpus[0].utilization[0].x).toBe(Date.parse(at(0)));
+    expect(s.memoryTotalGb).toBe(79.647);
+  });
+
+  it("has no memory maximum when no sample reports one (never a made-up 32 GB)", () => {
+    expect(gpuSeries([{ ...point(0), memory_total_gb: null }]).memoryTotalGb).toBeNull();
+    expect(gpuSeries([]).memoryTotalGb).toBeNull();
+  });
+
+  it("knows when there is nothing to draw", () => {
+    expect(hasGpuData(undefined)).toBe(false);
+    expect(hasGpuData({ metrics: [], current_utilization: null, source: "none" })).toBe(false);
+    expect(hasGpuData({ metrics: [point(0)], current_utilization: 50, source: "replay" })).toBe(true);
+  });
+});
+
+describe("appendGpuSnapshot", () => {
+  const history: GpuUtilizationResponse = { metrics: [point(0), point(10)], current_utilization: 50, source: "replay" };
+
+  it("appends a live sample in GB and drops what left the range", () => {
+    const next = appendGpuSnapshot(history, snapshot(20), 15_000);
+    expect(next.metrics.map((m) => m.timestamp)).toEqual([at(10), at(20)]);
+    expect(next.metrics.at(-1)).toMatchObject({ utilization: 83, memory_used_gb: 6.136, memory_total_gb: 79.647 });
+    expect(next.current_utilization).toBe(83);
+    expect(next.source).toBe("replay");
+  });
+
+  it("ignores samples already present, older ones and those of a source in trouble", () => {
+    expect(appendGpuSnapshot(history, snapshot(10), 60_000)).toBe(history);
+    expect(appendGpuSnapshot(history, snapshot(5), 60_000)).toBe(history);
+    expect(appendGpuSnapshot(history, snapshot(20, { status: "unavailable", gpus: [] }), 60_000)).toBe(history);
+    expect(appendGpuSnapshot(history, snapshot(20, { sampled_at: null }), 60_000)).toBe(history);
+  });
+
+  it("averages utilization over the GPUs that report it", () => {
+    const s = snapshot(0);
+    const two = { ...s, gpus: [s.gpus[0], { ...s.gpus[0], index: 1, utilization: 40 }, { ...s.gpus[0], index: 2, utilization: null }] };
+    expect(snapshotUtilization(two)).toBe(61.5);
+    expect(snapshotUtilization({ ...s, gpus: [] })).toBeNull();
+  });
+});
+
+describe("loss and throughput series", () => {
+  const loss: TrainingLossResponse["metrics"] = [
+    { model: "majora-v1", step: 10, train_loss: 6.9, val_loss: null, timestamp: at(1) },
+    { model: "majora-v1", step: 5, train_loss: 7.0, val_loss: null, timestamp: at(0) },
+    { model: "majora-v1", step: 50, train_loss: null, val_loss: 3.0, timestamp: at(5) },
+    { model: "veran-v5", step: 5, train_loss: null, val_loss: null, timestamp: at(0) },
+  ];
+
+  it("takes one model's points in step order, train and validation apart", () => {
+    expect(lossSeries(loss, "majora-v1")).toEqual({
+      train: [
+        { x: 5, y: 7.0 },
+        { x: 10, y: 6.9 },
+      ],
+      val: [{ x: 50, y: 3.0 }],
+    });
+    expect(lossSeries(loss, "veran-v5")).toEqual({ train: [], val: [] });
+  });
+
+  it("lists the models that have curves", () => {
+    expect(modelsWithCurves(loss)).toEqual(["majora-v1"]);
+  });
+
+  it("throughput: samples/s and tokens/s apart", () => {
+    const t = throughputSeries(
+      [
+        { model: "majora-v1", step: 400, samples_per_sec: 564.05, tokens_per_sec: null, timestamp: at(0) },
+        { model: "majora-v1", step: 200, samples_per_sec: 500, tokens_per_sec: 64_000, timestamp: at(0) },
+      ],
+      "majora-v1",
+    );
+    expect(t.samples).toEqual([
+      { x: 200, y: 500 },
+      { x: 400, y: 564.05 },
+    ]);
+    expect(t.tokens).toEqual([{ x: 200, y: 64_000 }]);
+  });
+});
