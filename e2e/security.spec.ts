@@ -71,6 +71,10 @@ test("with a viewer token, people sign in through the page and scripts send a be
   try {
     expect((await request.get(`${server.url}/api/models/status`)).status()).toBe(401);
     expect((await request.get(`${server.url}/api/models/status`, { headers: { authorization: `Bearer ${viewer}` } })).status()).toBe(200);
+    // The header of CVE-2025-29927 buys nothing: the handler checks access itself.
+    const subrequest = { "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy" };
+    expect((await request.get(`${server.url}/api/models/status`, { headers: subrequest })).status()).toBe(401);
+    expect((await request.get(`${server.url}/`, { headers: subrequest, maxRedirects: 0 })).status()).toBe(307);
     await page.goto(`${server.url}/`);
     await expect(page).toHaveURL(/\/sign-in$/);
     await page.getByLabel("Token").fill("wrong");

@@ -16,12 +16,14 @@ export function UrlStateProvider({ children }: { children: React.ReactNode }) {
   const nextParams = useSearchParams();
   const [search, setSearch] = useState(() => nextParams.toString());
 
-  useEffect(() => setSearch(nextParams.toString()), [nextParams]);
+  // The address bar is the truth: when Next reports a change (its own navigations), read the
+  // URL rather than Next's params, which can lag behind a change made just after load.
   useEffect(() => {
-    const onPopState = () => setSearch(window.location.search.replace(/^\?/, ""));
-    window.addEventListener("popstate", onPopState);
-    return () => window.removeEventListener("popstate", onPopState);
-  }, []);
+    const fromUrl = () => setSearch(window.location.search.replace(/^\?/, ""));
+    fromUrl();
+    window.addEventListener("popstate", fromUrl);
+    return () => window.removeEventListener("popstate", fromUrl);
+  }, [nextParams]);
 
   const setParam = useCallback<SetParam>((name, value, { push = false } = {}) => {
     const params = new URLSearchParams(window.location.search);

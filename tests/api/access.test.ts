@@ -149,4 +149,19 @@ describe("crash safety and concurrency", () => {
     expect((await write(auth)).status).toBe(200);
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
   });
+
+  it("a read-only store answers writes with 503 and keeps reads working", async () => {
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    const db = getDb();
+    db.pragma("query_only = ON"); // SQLite refuses every write, as on a read-only file
+    try {
+      const res = await write(auth);
+      expect(res.status).toBe(503);
+      expect((await res.json()).error).toMatch(/^The store cannot be written \(SQLITE_READONLY/);
+      expect((await read({ authorization: `Bearer ${VIEWER}` })).status).toBe(200);
+    } finally {
+      db.pragma("query_only = OFF");
+    }
+    expect((await write(auth)).status).toBe(200);
+  });
 });

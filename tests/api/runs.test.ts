@@ -36,6 +36,15 @@ describe("training curves from the real Majora run", () => {
     expect(body.metrics[0]).toMatchObject({ model: "majora-v1", step: 5, timestamp: expect.stringMatching(/^2026-11-26T/) });
   });
 
+  it("a run folder dropped into runs/ appears on the next request", async () => {
+    const dir = makeDataDir({ models: [{ key: "majora-v1", name: "Majora v1" }] });
+    expect(await (await call(getLoss, { url: "/api/metrics/training-loss" })).json()).toEqual({ metrics: [], source: "none" });
+    fs.cpSync(FIXTURE, path.join(dir, "runs", "majora-v1"), { recursive: true });
+    const body = await (await call(getLoss, { url: "/api/metrics/training-loss" })).json();
+    expect(body.source).toBe("runs");
+    expect(body.metrics.filter((r: { train_loss: number | null }) => r.train_loss !== null)).toHaveLength(80);
+  });
+
   it("downsamples to `points` per series, keeping the extremes", async () => {
     withMajoraRun();
     const body = await (await call(getLoss, { url: "/api/metrics/training-loss?model=majora-v1&points=10" })).json();
