@@ -9,7 +9,17 @@ const envSchema = z.object({
   AFS_VIEWER_TOKEN: z.string().min(1).optional(),
   AFS_REFRESH_SECONDS: z.coerce.number().int().positive().default(30),
   AFS_STALE_MINUTES: z.coerce.number().positive().default(10),
+  AFS_GPU_SOURCE: z
+    .string()
+    .regex(/^(nvidia-smi|off|replay:.+)$/, 'expected "nvidia-smi", "off" or "replay:<file>"')
+    .default("nvidia-smi"),
+  AFS_GPU_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  NVIDIA_SMI: z.string().min(1).default("nvidia-smi"),
+  AFS_RETENTION_RAW_HOURS: z.coerce.number().positive().default(48),
+  AFS_RETENTION_AGG_DAYS: z.coerce.number().positive().default(90),
 });
+
+export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;
 
 export type Env = {
   dataDir: string;
@@ -18,6 +28,7 @@ export type Env = {
   viewerToken?: string;
   refreshSeconds: number;
   staleMs: number;
+  gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number };
 };
 
 // Parsed on each call rather than frozen at import: it costs microseconds, and tests point
@@ -36,5 +47,12 @@ export function getEnv(): Env {
     viewerToken: parsed.data.AFS_VIEWER_TOKEN,
     refreshSeconds: parsed.data.AFS_REFRESH_SECONDS,
     staleMs: parsed.data.AFS_STALE_MINUTES * 60_000,
+    gpu: {
+      source: parsed.data.AFS_GPU_SOURCE as GpuSourceSetting,
+      intervalMs: parsed.data.AFS_GPU_INTERVAL_MS,
+      nvidiaSmi: parsed.data.NVIDIA_SMI,
+      rawRetentionMs: parsed.data.AFS_RETENTION_RAW_HOURS * 3_600_000,
+      aggRetentionMs: parsed.data.AFS_RETENTION_AGG_DAYS * 86_400_000,
+    },
   };
 }

@@ -32,6 +32,9 @@ function counts(file, read) {
   }
 }
 
+// The network is closed in CI; Next's build would otherwise try to send usage telemetry.
+process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+
 await ensureChromium();
 fs.rmSync("test-results", { recursive: true, force: true });
 const unit = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile=test-results/unit.json"]);

@@ -1,11 +1,12 @@
 "use client";
 
 import "@/components/charts/register";
-import type { ChartData, ChartOptions } from "chart.js";
+import type { ChartData } from "chart.js";
 import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
-import { LEGEND_LABELS, useChartColors, withAlpha } from "@/components/charts/chart-colors";
+import { useChartColors, withAlpha } from "@/components/charts/chart-colors";
+import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
 import type { GpuSeries, XY } from "./series";
 
 // Tick labels as fine as the data's span needs: seconds for minutes of data, dates for days.
@@ -64,50 +65,31 @@ export function GpuChart({ series, label }: { series: GpuSeries; label: string }
     [series, colors, multi],
   );
 
-  const options = useMemo<ChartOptions<"line">>(() => {
+  const options = useMemo(() => {
     const extent = extentOf(series);
     const fmt = timeFormat(extent ? extent.max - extent.min : 0);
-    return {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      color: colors.muted,
+    return lineChartOptions({
+      colors,
       interaction: { mode: "index", intersect: false },
-      plugins: {
-        legend: { position: "bottom", labels: LEGEND_LABELS(colors.text) },
-        tooltip: { callbacks: { title: (items) => (items[0] ? fmt.format(items[0].parsed.x ?? 0) : "") } },
-      },
+      title: (x) => fmt.format(x),
       scales: {
-        x: {
-          type: "linear",
-          // The axis spans the samples exactly, not the next round tick.
-          ...(extent && extent.max > extent.min ? extent : {}),
-          ticks: { color: colors.muted, maxTicksLimit: 6, maxRotation: 0, callback: (v) => fmt.format(Number(v)) },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
-        },
-        y: {
-          type: "linear",
-          position: "left",
-          min: 0,
-          max: 100,
-          title: { display: true, text: "Utilization (%)", color: colors.muted },
-          ticks: { color: colors.muted },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
-        },
-        y1: {
-          type: "linear",
-          position: "right",
-          min: 0,
-          ...(series.memoryTotalGb !== null ? { max: Math.ceil(series.memoryTotalGb) } : {}),
-          title: { display: true, text: "Memory (GB)", color: colors.muted },
-          ticks: { color: colors.muted },
-          grid: { drawOnChartArea: false },
-          border: { color: colors.grid },
-        },
+        // The time axis spans the samples exactly, not the next round tick.
+        x: linearAxis({
+          colors,
+          options: {
+            ...(extent && extent.max > extent.min ? extent : {}),
+            ticks: { maxTicksLimit: 6, maxRotation: 0, callback: (v) => fmt.format(Number(v)) },
+          },
+        }),
+        y: linearAxis({ colors, label: "Utilization (%)", side: "left", options: { min: 0, max: 100 } }),
+        y1: linearAxis({
+          colors,
+          label: "Memory (GB)",
+          side: "right",
+          options: { min: 0, ...(series.memoryTotalGb !== null ? { max: Math.ceil(series.memoryTotalGb) } : {}) },
+        }),
       },
-    };
+    });
   }, [colors, series]);
 
   return (

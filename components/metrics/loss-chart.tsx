@@ -1,11 +1,12 @@
 "use client";
 
 import "@/components/charts/register";
-import type { ChartData, ChartOptions } from "chart.js";
+import type { ChartData } from "chart.js";
 import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
-import { LEGEND_LABELS, useChartColors, withAlpha } from "@/components/charts/chart-colors";
+import { useChartColors, withAlpha } from "@/components/charts/chart-colors";
+import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
 import { smoothEma } from "./ema";
 import type { LossSeries, XY } from "./series";
 
@@ -57,34 +58,17 @@ export function LossChart({ series, smoothing, label }: { series: LossSeries; sm
     };
   }, [series, smoothing, colors]);
 
-  const options = useMemo<ChartOptions<"line">>(
-    () => ({
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      color: colors.muted,
-      interaction: { mode: "nearest", axis: "x", intersect: false },
-      plugins: {
-        legend: { position: "bottom", labels: LEGEND_LABELS(colors.text) },
-        tooltip: { callbacks: { title: (items) => (items[0] ? `Step ${items[0].parsed.x}` : "") } },
-      },
-      scales: {
-        x: {
-          type: "linear",
-          title: { display: true, text: "Step", color: colors.muted },
-          ticks: { color: colors.muted, maxRotation: 0 },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
+  const options = useMemo(
+    () =>
+      lineChartOptions({
+        colors,
+        interaction: { mode: "nearest", axis: "x", intersect: false },
+        title: (x) => `Step ${x}`,
+        scales: {
+          x: linearAxis({ colors, label: "Step", options: { ticks: { maxRotation: 0 } } }),
+          y: linearAxis({ colors, label: "Loss" }),
         },
-        y: {
-          type: "linear",
-          title: { display: true, text: "Loss", color: colors.muted },
-          ticks: { color: colors.muted },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
-        },
-      },
-    }),
+      }),
     [colors],
   );
 

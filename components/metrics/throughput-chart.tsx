@@ -1,11 +1,12 @@
 "use client";
 
 import "@/components/charts/register";
-import type { ChartData, ChartOptions } from "chart.js";
+import type { ChartData } from "chart.js";
 import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
-import { LEGEND_LABELS, useChartColors } from "@/components/charts/chart-colors";
+import { useChartColors } from "@/components/charts/chart-colors";
+import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
 import { formatCompact } from "@/components/format";
 import type { ThroughputSeries, XY } from "./series";
 
@@ -54,47 +55,18 @@ export function ThroughputChart({ series, label }: { series: ThroughputSeries; l
     [series, colors, hasSamples, hasTokens, pointRadius],
   );
 
-  const options = useMemo<ChartOptions<"line">>(
-    () => ({
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      color: colors.muted,
-      interaction: { mode: "index", intersect: false },
-      plugins: {
-        legend: { position: "bottom", labels: LEGEND_LABELS(colors.text) },
-        tooltip: { callbacks: { title: (items) => (items[0] ? `Step ${items[0].parsed.x}` : "") } },
-      },
-      scales: {
-        x: {
-          type: "linear",
-          title: { display: true, text: "Step", color: colors.muted },
-          ticks: { color: colors.muted, maxRotation: 0 },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
+  const options = useMemo(
+    () =>
+      lineChartOptions({
+        colors,
+        interaction: { mode: "index", intersect: false },
+        title: (x) => `Step ${x}`,
+        scales: {
+          x: linearAxis({ colors, label: "Step", options: { ticks: { maxRotation: 0 } } }),
+          y: linearAxis({ colors, label: "Samples/s", side: "left", options: { display: hasSamples, beginAtZero: true, ticks: { callback: (v) => formatCompact(Number(v)) } } }),
+          y1: linearAxis({ colors, label: "Tokens/s", side: "right", options: { display: hasTokens, beginAtZero: true, ticks: { callback: (v) => formatCompact(Number(v)) } } }),
         },
-        y: {
-          type: "linear",
-          display: hasSamples,
-          position: "left",
-          beginAtZero: true,
-          title: { display: true, text: "Samples/s", color: colors.muted },
-          ticks: { color: colors.muted, callback: (v) => formatCompact(Number(v)) },
-          grid: { color: colors.grid },
-          border: { color: colors.grid },
-        },
-        y1: {
-          type: "linear",
-          display: hasTokens,
-          position: "right",
-          beginAtZero: true,
-          title: { display: true, text: "Tokens/s", color: colors.muted },
-          ticks: { color: colors.muted, callback: (v) => formatCompact(Number(v)) },
-          grid: { drawOnChartArea: false },
-          border: { color: colors.grid },
-        },
-      },
-    }),
+      }),
     [colors, hasSamples, hasTokens],
   );
 

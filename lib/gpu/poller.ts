@@ -2,7 +2,7 @@ import "server-only";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { insertGpuSamples, type GpuSampleRow } from "@/lib/store/gpu-samples";
-import { getGpuConfig, type GpuSourceSetting } from "./config";
+import { getEnv, type GpuSourceSetting } from "@/lib/env";
 import { APPS_QUERY_FIELDS, GPU_QUERY_FIELDS, parseComputeApps, parseGpuLine } from "./parse";
 import { startGpuReplay } from "./replay";
 import type { ComputeApp, GpuReading, GpuSnapshot, GpuSourceKind, GpuStatus } from "./types";
@@ -302,7 +302,7 @@ const listeners = (g.__afsGpuListeners ??= new Set());
 // override the environment (tests use short intervals and backoff).
 export function startGpuPoller(options: Partial<GpuPollerOptions> = {}): void {
   if (g.__afsGpuPoller) return;
-  const config = getGpuConfig();
+  const config = getEnv().gpu;
   const poller = new GpuPoller(
     {
       source: config.source,
@@ -339,7 +339,7 @@ export async function stopGpuPoller(): Promise<void> {
 export function getGpuSnapshot(): GpuSnapshot {
   const poller = g.__afsGpuPoller;
   if (poller) return poller.snapshot();
-  const { source } = getGpuConfig();
+  const { source } = getEnv().gpu;
   return { source: source === "off" || source === "nvidia-smi" ? source : "replay", status: "stopped", sampled_at: null, gpus: [] };
 }
 

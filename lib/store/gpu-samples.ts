@@ -1,5 +1,5 @@
 import "server-only";
-import { getGpuConfig } from "@/lib/gpu/config";
+import { getEnv } from "@/lib/env";
 import { getDb } from "./db";
 
 export type GpuSampleRow = {
@@ -153,7 +153,7 @@ export function queryGpuHistory({
 // insertGpuSamples keeps current) and rollups older than the aggregate retention. Call it as
 // often as you like; each call is one transaction.
 export function pruneGpuHistory({ now = Date.now() }: { now?: number } = {}): { deletedSamples: number; deletedMinutes: number } {
-  const { rawRetentionMs, aggRetentionMs } = getGpuConfig();
+  const { rawRetentionMs, aggRetentionMs } = getEnv().gpu;
   // Minute-aligned, so raw coverage starts where a whole rollup minute does.
   const rawCutoff = Math.floor((now - rawRetentionMs) / MINUTE) * MINUTE;
   const db = getDb();
