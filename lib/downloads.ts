@@ -5,7 +5,7 @@ import { parseRange } from "@/lib/data/artifacts";
 import { ApiError } from "@/lib/errors";
 import { getArtifactFile } from "@/lib/registry";
 
-export const RESTORED_LENGTH_HEADER = "x-afs-content-length";
+const RESTORED_LENGTH_HEADER = "x-afs-content-length";
 
 export async function serveArtifact({ key, name, range }: { key: string; name: string; range: string | null }): Promise<Response> {
   const file = await getArtifactFile({ key, name });
