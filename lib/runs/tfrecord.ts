@@ -8,7 +8,8 @@ const CHUNK_BYTES = 1 << 20;
 // Far above any real event record; a larger length is corruption, refused before allocating.
 const MAX_RECORD_BYTES = 64 << 20;
 
-function maskCrc({ bytes }: { bytes: Uint8Array }): number {
+// Called twice per record, so positional rather than an options object.
+function maskCrc(bytes: Uint8Array): number {
   const crc = crc32c(bytes);
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
@@ -59,23 +60,25 @@ export async function readTfRecords({
           need = HEADER_BYTES;
           break;
         }
-        if (maskCrc({ bytes: buf.subarray(at, at + 8) }) !== buf.readUInt32LE(at + 8)) {
+        if (maskCrc(buf.subarray(at, at + 8)) !== buf.readUInt32LE(at + 8)) {
           halted = `bad length CRC at byte ${pos + at}`;
           break;
         }
-        const length = buf.readBigUInt64LE(at);
-        if (length > BigInt(MAX_RECORD_BYTES)) {
+        // u64 little-endian, read as two u32 halves: no BigInt per record.
+        const high = buf.readUInt32LE(at + 4);
+        const length = high * 2 ** 32 + buf.readUInt32LE(at);
+        if (high !== 0 || length > MAX_RECORD_BYTES) {
           halted = `record at byte ${pos + at} claims ${length} bytes (limit ${MAX_RECORD_BYTES})`;
           break;
         }
         const dataStart = at + HEADER_BYTES;
-        const dataEnd = dataStart + Number(length);
+        const dataEnd = dataStart + length;
         if (buf.length < dataEnd + FOOTER_BYTES) {
           need = dataEnd + FOOTER_BYTES - at;
           break;
         }
         const data = buf.subarray(dataStart, dataEnd);
-        if (maskCrc({ bytes: data }) === buf.readUInt32LE(dataEnd)) onRecord({ data, offset: pos + at });
+        if (maskCrc(data) === buf.readUInt32LE(dataEnd)) onRecord({ data, offset: pos + at });
         else corrupt.push(pos + at);
         at = dataEnd + FOOTER_BYTES;
       }
