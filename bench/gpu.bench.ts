@@ -3,7 +3,7 @@ import path from "node:path";
 import { test } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { getDb } from "@/lib/store/db";
-import { insertGpuSamples, queryGpuHistory, type GpuSampleRow } from "@/lib/store/gpu-samples";
+import { insertGpuSamples, queryGpuHistory, toSampleRow, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import { makeDataDir } from "../tests/helpers";
 import { line, machine, percentile, timeMs } from "./report";
 
@@ -18,18 +18,10 @@ test("GPU history: 7 days × 1 Hz × 8 GPUs", async () => {
   const real = parseGpuCsv({ text: capture }).readings.map((r) => r.reading);
   const now = Date.now();
   const start = now - SECONDS * 1000;
-  const row = (second: number, gpu: number): GpuSampleRow => {
-    const r = real[(second + gpu * 17) % real.length];
-    return {
-      at: start + second * 1000,
-      gpu_index: gpu,
-      utilization: r.utilization,
-      memory_used_mb: r.memory_used_mb,
-      memory_total_mb: r.memory_total_mb,
-      temperature_c: r.temperature_c,
-      power_w: r.power_w,
-    };
-  };
+  const row = (second: number, gpu: number): GpuSampleRow => ({
+    ...toSampleRow({ at: start + second * 1000, reading: real[(second + gpu * 17) % real.length] }),
+    gpu_index: gpu,
+  });
 
   // Bulk load, an hour of samples per transaction.
   const bulkMs = await timeMs(() => {

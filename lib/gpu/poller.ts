@@ -1,7 +1,7 @@
 import "server-only";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { insertGpuSamples, type GpuSampleRow } from "@/lib/store/gpu-samples";
+import { insertGpuSamples, toSampleRow, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import { getEnv, type GpuSourceSetting } from "@/lib/env";
 import { APPS_QUERY_FIELDS, GPU_QUERY_FIELDS, parseComputeApps, parseGpuLine } from "./parse";
 import { startGpuReplay } from "./replay";
@@ -215,15 +215,7 @@ class GpuPoller {
   private ingest(at: number, reading: GpuReading) {
     this.gpus.set(reading.index, reading);
     this.sampledAt = Math.max(this.sampledAt ?? at, at);
-    this.pending.push({
-      at,
-      gpu_index: reading.index,
-      utilization: reading.utilization,
-      memory_used_mb: reading.memory_used_mb,
-      memory_total_mb: reading.memory_total_mb,
-      temperature_c: reading.temperature_c,
-      power_w: reading.power_w,
-    });
+    this.pending.push(toSampleRow({ at, reading }));
   }
 
   private checkSilence() {

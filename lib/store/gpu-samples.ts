@@ -1,5 +1,6 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
+import type { GpuReading } from "@/lib/gpu/types";
 import { getDb } from "./db";
 
 export type GpuSampleRow = {
@@ -11,6 +12,19 @@ export type GpuSampleRow = {
   temperature_c: number | null;
   power_w: number | null;
 };
+
+// What the store keeps of one reading.
+export function toSampleRow({ at, reading }: { at: number; reading: GpuReading }): GpuSampleRow {
+  return {
+    at,
+    gpu_index: reading.index,
+    utilization: reading.utilization,
+    memory_used_mb: reading.memory_used_mb,
+    memory_total_mb: reading.memory_total_mb,
+    temperature_c: reading.temperature_c,
+    power_w: reading.power_w,
+  };
+}
 
 export type GpuHistoryPoint = {
   timestamp: string;

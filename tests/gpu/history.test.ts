@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { getDb } from "@/lib/store/db";
-import { insertGpuSamples, pruneGpuHistory, queryGpuHistory, type GpuSampleRow } from "@/lib/store/gpu-samples";
+import { insertGpuSamples, pruneGpuHistory, queryGpuHistory, toSampleRow, type GpuSampleRow } from "@/lib/store/gpu-samples";
 
 const stream = parseGpuCsv({ text: fs.readFileSync(path.join(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv"), "utf8") }).readings;
 const lastAt = stream.at(-1)!.timestamp!;
@@ -13,15 +13,7 @@ const HOUR = 3_600_000;
 
 // The real 108 s capture, laid down so its last sample lands at `endAt`.
 function captureRows({ gpu, endAt }: { gpu: number; endAt: number }): GpuSampleRow[] {
-  return stream.map(({ timestamp, reading: r }) => ({
-    at: endAt - (lastAt - timestamp!),
-    gpu_index: gpu,
-    utilization: r.utilization,
-    memory_used_mb: r.memory_used_mb,
-    memory_total_mb: r.memory_total_mb,
-    temperature_c: r.temperature_c,
-    power_w: r.power_w,
-  }));
+  return stream.map(({ timestamp, reading }) => ({ ...toSampleRow({ at: endAt - (lastAt - timestamp!), reading }), gpu_index: gpu }));
 }
 
 let dir: string;
