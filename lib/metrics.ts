@@ -78,9 +78,14 @@ export async function getThroughput(opts: { model?: string; points?: number }): 
   return { metrics, source: metrics.length ? "runs" : "none" };
 }
 
-export async function getModelRuns({ key }: { key: string }) {
+// One configured model's run (404 for an unknown key), read with its own tag aliases.
+async function readRunOf({ key, points }: { key: string; points?: number }) {
   const [model] = await selectModels(key);
-  const run = await readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics });
+  return readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics, points });
+}
+
+export async function getModelRuns({ key }: { key: string }) {
+  const run = await readRunOf({ key });
   return {
     key,
     files: run.files.map((f) => ({
@@ -96,8 +101,7 @@ export async function getModelRuns({ key }: { key: string }) {
 }
 
 export async function getScalars({ key, tag, points }: { key: string; tag: string; points?: number }) {
-  const [model] = await selectModels(key);
-  const run = await readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics, points });
+  const run = await readRunOf({ key, points });
   const series = run.scalars.get(tag);
   if (!series) throw new ApiError("not_found", `No scalar "${tag}" for model "${key}"`, { tags: [...run.scalars.keys()].sort() });
   return {

@@ -54,6 +54,8 @@ async function buildSnapshot(): Promise<Snapshot> {
   warnings.push(...evals.warnings);
 
   const updates = listStatusUpdates();
+  // Oldest first, so the last write per key is each model's newest update.
+  const latestUpdate = new Map(updates.map((u) => [u.model_key, u]));
   const runs = new Map<string, ModelRun>();
   const runDirs = await listRunFolders({ dataDir });
   const changedByRun = new Set<string>();
@@ -61,7 +63,7 @@ async function buildSnapshot(): Promise<Snapshot> {
     const run = runDirs.has(model.key) ? await readModelRun({ dataDir, key: model.key, aliases: model.metrics }) : EMPTY_RUN;
     runs.set(model.key, run);
     warnings.push(...run.warnings.map((w) => `${model.key}: ${w}`));
-    const last = updates.findLast((u) => u.model_key === model.key);
+    const last = latestUpdate.get(model.key);
     const current = last ?? model;
     const verdict = judgeRun({ run, current, lastUpdateAt: last?.at ?? null, now, staleMs });
     if (verdict.stalled) warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - run.last_record_at!) / 60_000)} min`);
