@@ -2,6 +2,7 @@ import { DashboardTabs } from "@/components/dashboard/dashboard-tabs";
 import { DataProvider } from "@/components/dashboard/data-provider";
 import { DataWarnings } from "@/components/dashboard/data-warnings";
 import { ErrorBanner } from "@/components/dashboard/error-banner";
+import { NoticeBanner } from "@/components/dashboard/notice-banner";
 import { RefreshButton } from "@/components/dashboard/refresh-button";
 import { SessionClock } from "@/components/dashboard/session-clock";
 import { UrlStateProvider } from "@/components/dashboard/url-state-provider";
@@ -67,7 +68,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
               <div className="min-w-0">
                 <p className="text-xs font-semibold uppercase tracking-wider text-primary">AFS Training Dashboard</p>
                 <h1 className="mt-0.5 text-xl font-semibold min-[768px]:text-2xl">{config.session.name}</h1>
-                <SessionClock serverNow={now} />
+                <SessionClock />
               </div>
               <div className="no-print flex items-center gap-2">
                 <RefreshButton />
@@ -76,6 +77,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
             </div>
           </header>
           <ErrorBanner />
+          <NoticeBanner />
           <DashboardTabs currency={currency} />
           <footer className="app-footer">
             <div className="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-4 px-3 py-4 text-sm min-[480px]:px-4">

@@ -43,10 +43,6 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
-export function formatMegabytes(mb: number): string {
-  return formatBytes(Math.round(mb * 1024 * 1024));
-}
-
 // Elapsed time as a ticking clock: "2:04:09", "3d 02:04:09". Negative (a start in the future) reads 0.
 export function formatElapsed(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
@@ -64,6 +60,12 @@ export function formatAgo(ms: number): string {
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   return `${Math.floor(s / 3600)} h ago`;
+}
+
+// A stretch of whole minutes: "0 min", "42 min", "2 h 5 min". Negative reads 0.
+export function formatMinutes(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 // A date in the viewer's zone, or in UTC (labelled) where the zone is not known yet (server render).

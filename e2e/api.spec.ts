@@ -120,3 +120,15 @@ test("update-status: errors over HTTP, and a posted status survives a restart", 
     await stopServer(server);
   }
 });
+
+test("SIGTERM to the npm process that `npm start` runs stops the server", async () => {
+  const server = await startServer({ dataDir: copyDemoData(), env: { AFS_GPU_SOURCE: "off" }, npm: true });
+  await stopServer(server);
+  // npm has exited; the server it started must not be left listening.
+  let listening = true;
+  for (let i = 0; i < 50 && listening; i++) {
+    listening = await fetch(`${server.url}/api/health`).then(() => true, () => false);
+    if (listening) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(listening).toBe(false);
+});

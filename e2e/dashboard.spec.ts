@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import type { CostBreakdownResponse, GpuUtilizationResponse, RegistryResponse, TrainingStatusResponse } from "../lib/schemas/api";
+import { formatBytes, formatNumber } from "../components/format";
+import type { CostBreakdownResponse, GpuUtilizationResponse, ModelStatus, RegistryResponse, ThroughputResponse, TrainingStatusResponse } from "../lib/schemas/api";
 import { collectConsoleErrors, countPixels, noHorizontalScroll, SERIES_1, SERIES_COLOURS, startServerWithoutGpu, TAB_IDS, type TabName } from "./support/dashboard";
 import { copyDemoData } from "./support/env";
 import { stopServer } from "./support/server";
@@ -87,7 +88,7 @@ test("charts are unmounted with their tab: switching tabs adds no canvases", asy
 test("the overview's numbers are the API's", async ({ page, request }) => {
   const training: TrainingStatusResponse = await (await request.get("/api/training/status")).json();
   const costs: CostBreakdownResponse = await (await request.get("/api/costs/breakdown")).json();
-  const { models } = await (await request.get("/api/models/status")).json();
+  const { models }: { models: ModelStatus[] } = await (await request.get("/api/models/status")).json();
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("AFS fine-tuning session");
 
@@ -108,10 +109,21 @@ test("the overview's numbers are the API's", async ({ page, request }) => {
     await expect(card(id), id).toHaveAttribute("data-value", String(n));
     await expect(card(id), id).toHaveText(String(n));
   }
-  if (training.estimated_completion === null) {
-    await expect(card("estimated-completion")).toHaveText("No estimate yet");
+  // "In progress" counts running and paused models, and says so.
+  const count = (status: ModelStatus["status"]) => models.filter((m) => m.status === status).length;
+  const inProgress = page.getByTestId("stat-models-running");
+  await expect(inProgress).toContainText("In progress");
+  await expect(inProgress).toContainText(count("paused") > 0 ? `${count("running")} running, ${count("paused")} paused` : `${count("running")} running`);
+  // A finish that has passed is never shown as a time.
+  if (training.estimated_completion === null || Date.parse(training.estimated_completion) <= Date.now()) {
+    await expect(card("estimated-completion").locator("time")).toHaveCount(0);
   } else {
     await expect(card("estimated-completion").locator("time")).toHaveAttribute("datetime", training.estimated_completion);
+  }
+  const unestimated = training.estimate.models.filter((m) => m.at === null).length;
+  if (unestimated > 0) {
+    const total = training.estimate.models.length;
+    await expect(page.getByTestId("stat-estimated-completion")).toContainText(`${total - unestimated} of ${total} running model`);
   }
 
   const table = page.getByTestId("model-table");
@@ -162,9 +174,17 @@ test("every chart draws its data; the GPU chart says replay and its memory axis 
   await page.goto("/?tab=metrics");
   await expect(page.getByTestId("gpu-source")).toHaveText("replay");
   await expect(page.getByTestId("loss-model")).toHaveValue("majora-v1");
-  for (const id of ["gpu-chart", "loss-chart", "throughput-chart"]) {
+  for (const id of ["gpu-chart", "loss-chart"]) {
     await expect.poll(() => countPixels(page.getByTestId(id), SERIES_COLOURS), { message: id }).toBeGreaterThan(20);
   }
+  // Majora v1 logged its throughput once (the run's summary): a number, not a chart of one dot.
+  const throughput: ThroughputResponse = await (await request.get("/api/metrics/throughput")).json();
+  const [only, ...more] = throughput.metrics.filter((m) => m.model === "majora-v1");
+  expect(more).toEqual([]);
+  const stat = page.getByTestId("throughput-stat");
+  await expect(stat.getByRole("term")).toHaveText("Samples/s");
+  await expect(stat.getByRole("definition")).toHaveText(`${formatNumber(only.samples_per_sec!, 1)} at step ${formatNumber(only.step)}`);
+  await expect(page.getByTestId("throughput-card").locator("canvas")).toHaveCount(0);
   const memoryTotal = Math.max(...gpu.metrics.map((m) => m.memory_total_gb ?? 0));
   await expect(page.getByTestId("gpu-card")).toContainText(`of ${memoryTotal.toFixed(1)} GB`);
 
@@ -189,6 +209,44 @@ test("the time-range picker drives the GPU query and stays in the URL", async ({
   await expect(page.getByRole("radio", { name: "7d" })).toBeChecked();
 });
 
+test("the loss chart switches to a log scale, kept in the URL", async ({ page }) => {
+  await page.goto("/?tab=metrics");
+  const chart = page.getByTestId("loss-chart");
+  const logScale = page.getByRole("checkbox", { name: "Log scale" });
+  await expect(chart).toHaveAttribute("data-y-scale", "linear");
+  const before = await chart.screenshot();
+
+  await logScale.check();
+  await expect(page).toHaveURL(/loss_scale=log/);
+  await expect(chart).toHaveAttribute("data-y-scale", "logarithmic");
+  await expect.poll(async () => Buffer.compare(before, await chart.screenshot())).not.toBe(0);
+  await page.reload();
+  await expect(logScale).toBeChecked();
+  await expect(chart).toHaveAttribute("data-y-scale", "logarithmic");
+
+  await logScale.uncheck();
+  await expect(page).not.toHaveURL(/loss_scale/);
+  await expect(chart).toHaveAttribute("data-y-scale", "linear");
+});
+
+test("the model cards say which figures are configured, and the training file's size", async ({ page, request }) => {
+  const { models }: { models: ModelStatus[] } = await (await request.get("/api/models/status")).json();
+  const majora = models.find((m) => m.key === "majora-v1")!;
+  // The demo config sets Majora v1's gpu_hours: its hours and cost are the config's, not measured.
+  expect(majora.gpu_hours_source).toBe("configured");
+  await page.goto("/?tab=models");
+  const card = page.getByTestId("model-card-majora-v1");
+  const markers = card.getByTestId("configured-marker");
+  await expect(markers).toHaveCount(majora.total_cost_source === "configured" ? 2 : 1);
+  await expect(markers.first()).toHaveAttribute("title", /afs\.config\.json, not measured/);
+  await expect(card).toContainText(formatBytes(majora.file_size_bytes));
+  await expect(card.getByTestId("config-errors")).toHaveCount(0);
+  await expect(card.getByTestId("stalled-badge")).toHaveCount(0);
+
+  await page.goto("/?tab=registry");
+  await expect(page.getByTestId("registry-majora-v1")).toContainText(formatBytes(majora.file_size_bytes));
+});
+
 test("missing data is said in words", async ({ page }) => {
   await page.goto("/?tab=metrics");
   await page.getByTestId("loss-model").selectOption("veran-v5");
@@ -202,11 +260,18 @@ test("missing data is said in words", async ({ page }) => {
   // A host without an NVIDIA GPU: the GPU chart and the overview card say so instead of drawing.
   const server = await startServerWithoutGpu({ dataDir: copyDemoData() });
   try {
+    // The live stream opens all the same; with no GPU behind it there is no `live` chip.
+    let stream = page.waitForResponse((r) => r.url().endsWith("/api/stream"));
     await page.goto(`${server.url}/?tab=metrics`);
+    await stream;
     await expect(page.getByTestId("gpu-empty")).toContainText("No NVIDIA GPU detected on this host");
     await expect(page.getByTestId("gpu-card").locator("canvas")).toHaveCount(0);
+    await expect(page.getByTestId("gpu-card").getByText("live", { exact: true })).toHaveCount(0);
+    stream = page.waitForResponse((r) => r.url().endsWith("/api/stream"));
     await page.goto(`${server.url}/`);
+    await stream;
     await expect(page.getByTestId("stat-gpu-utilization")).toContainText("No NVIDIA GPU detected on this host");
+    await expect(page.getByTestId("stat-gpu-utilization").getByText("live", { exact: true })).toHaveCount(0);
   } finally {
     // The page's live stream holds a connection open, which a graceful shutdown waits for.
     await page.goto("about:blank");

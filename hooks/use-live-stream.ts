@@ -29,12 +29,15 @@ function parseData<T>(schema: { safeParse: (v: unknown) => { success: true; data
 // `gpu` samples are appended to the GPU history of `range`, a `status` event replaces that
 // model's row and refreshes the totals. `live` is true while the stream is open; whenever it
 // is not (missing, failed, reconnecting) the hooks keep polling, so nothing is lost silently.
-export function useLiveStream({ range, onGpu }: { range: TimeRangeOption; onGpu?: (snapshot: GpuSnapshot) => void }) {
+// `gpuStatus` is the GPU source's state in the latest `gpu` event (null before the first).
+export function useLiveStream({ range }: { range: TimeRangeOption }) {
   const { mutate } = useSWRConfig();
   const [live, setLive] = useState(false);
-  const latest = useRef({ range, onGpu, mutate });
+  // Set on every sample; an unchanged string does not re-render.
+  const [gpuStatus, setGpuStatus] = useState<GpuSnapshot["status"] | null>(null);
+  const latest = useRef({ range, mutate });
   useEffect(() => {
-    latest.current = { range, onGpu, mutate };
+    latest.current = { range, mutate };
   });
 
   useEffect(() => {
@@ -52,11 +55,11 @@ export function useLiveStream({ range, onGpu }: { range: TimeRangeOption; onGpu?
     source.addEventListener("gpu", (event) => {
       const snapshot = parseData(gpuSnapshotSchema, (event as MessageEvent<string>).data);
       if (!snapshot) return;
-      const { range: r, mutate: m, onGpu: cb } = latest.current;
+      setGpuStatus(snapshot.status);
+      const { range: r, mutate: m } = latest.current;
       void m<GpuUtilizationResponse>(KEYS.gpu(r), (current) => (current ? appendGpuSnapshot(current, snapshot, RANGE_MS[r]) : current), {
         revalidate: false,
       });
-      cb?.(snapshot);
     });
     source.addEventListener("status", (event) => {
       const status = parseData(modelStatusSchema, (event as MessageEvent<string>).data);
@@ -78,5 +81,5 @@ export function useLiveStream({ range, onGpu }: { range: TimeRangeOption; onGpu?
     };
   }, []);
 
-  return { live };
+  return { live, gpuStatus };
 }

@@ -7,16 +7,18 @@ export async function getCostBreakdown(): Promise<CostBreakdownResponse> {
   return summarizeCosts(await getSnapshot());
 }
 
-export function summarizeCosts({ config, models, warnings }: Pick<Snapshot, "config" | "models" | "warnings">): CostBreakdownResponse {
-  const totalCost = models.reduce((sum, m) => sum + m.total_cost, 0);
-  const totalHours = models.reduce((sum, m) => sum + m.gpu_hours, 0);
+// Totals, the rate and shares from unrounded figures, each rounded once here.
+export function summarizeCosts({ config, models, details, warnings }: Pick<Snapshot, "config" | "models" | "details" | "warnings">): CostBreakdownResponse {
+  const exact = (key: string) => details.get(key)!;
+  const totalCost = models.reduce((sum, m) => sum + exact(m.key).total_cost, 0);
+  const totalHours = models.reduce((sum, m) => sum + exact(m.key).gpu_hours, 0);
   const breakdown: CostBreakdownResponse["breakdown"] = {};
   for (const m of models) {
     breakdown[m.key] = {
       total_cost: m.total_cost,
       gpu_hours: m.gpu_hours,
       cost_per_hour: m.cost_per_hour,
-      share: totalCost > 0 ? round(m.total_cost / totalCost, 4) : 0,
+      share: totalCost > 0 ? round(exact(m.key).total_cost / totalCost, 4) : 0,
     };
   }
   // Weighted by hours; before any hour is spent, the plain mean of the configured rates.

@@ -8,7 +8,7 @@ const CSV_COLUMNS = Object.keys(modelStatusSchema.shape) as (keyof ModelStatus)[
 // OWASP's CSV-injection rule: a cell that a spreadsheet would read as a formula gets a leading
 // quote, unless it is a plain number (a negative cost must stay a number).
 function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? "" : String(value);
+  let text = value === null || value === undefined ? "" : Array.isArray(value) ? value.join("; ") : String(value);
   if (/^[=+\-@\t\r\n]/.test(text) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) text = `'${text}`;
   return `"${text.replaceAll('"', '""')}"`;
 }

@@ -1,16 +1,30 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
+import { describeError } from "@/lib/data/file-cache";
 import { getSnapshot } from "@/lib/models";
 import type { HealthResponse } from "@/lib/schemas/api";
 import { SCHEMA_VERSION } from "@/lib/store/db";
 import packageJson from "@/package.json";
 
+// healthy, or degraded (still serving) while the data dir has warnings; unhealthy when the
+// store cannot be read, which is the one thing the dashboard cannot serve without.
 export async function getHealth(): Promise<HealthResponse> {
   const { dataDir, dbPath } = getEnv();
-  // The snapshot opens the store and reads every data file, so a healthy answer means both work.
-  const { warnings } = await getSnapshot();
+  let warnings: string[];
+  let status: HealthResponse["status"];
+  try {
+    // The snapshot opens the store and reads every data file.
+    warnings = (await getSnapshot()).warnings;
+    status = warnings.length ? "degraded" : "healthy";
+  } catch (error) {
+    if (!String((error as { code?: unknown })?.code).startsWith("SQLITE_")) throw error;
+    console.error(error);
+    warnings = [`store: ${describeError(error)}`];
+    status = "unhealthy";
+  }
   return {
-    status: "healthy",
+    status,
+    warning_count: warnings.length,
     timestamp: new Date().toISOString(),
     version: packageJson.version,
     data_dir: dataDir,

@@ -2,7 +2,7 @@ import type { ModelStatusValue } from "@/lib/schemas/config";
 
 // Pure computations over one model's status history (oldest first), kept apart from I/O so
 // they are tested on plain arrays.
-export type HistoryEntry = { status: ModelStatusValue; progress: number; at: string };
+export type HistoryEntry = { status: ModelStatusValue; progress: number; source: string; at: string };
 
 const HOUR_MS = 3_600_000;
 
@@ -17,27 +17,30 @@ export function hoursRunning(history: HistoryEntry[], now: number): number {
   return ms / HOUR_MS;
 }
 
-// How long a completed model took: from its first `running` to its first `completed` after it.
-export function completedDurationMs(history: HistoryEntry[]): number | null {
-  const started = history.find((e) => e.status === "running");
-  if (!started) return null;
-  const done = history.find((e) => e.status === "completed" && Date.parse(e.at) >= Date.parse(started.at));
-  return done ? Date.parse(done.at) - Date.parse(started.at) : null;
+export type ProgressAt = { at: number; progress: number };
+
+// A pace is trusted only over at least this long and this much progress: two updates 0.2 s and
+// half a point apart say nothing about when a run ends.
+export const MIN_PACE_MS = 60_000;
+export const MIN_PACE_POINTS = 1;
+
+// When progress reaches 100 % at the pace from `first` to `last`; null when that stretch is too
+// short to trust.
+export function finishAtPace(first: ProgressAt, last: ProgressAt): number | null {
+  const dt = last.at - first.at;
+  const dp = last.progress - first.progress;
+  if (dt < MIN_PACE_MS || dp < MIN_PACE_POINTS) return null;
+  return last.at + ((100 - last.progress) / dp) * dt;
 }
 
-// When a running model should reach 100 %: from the progress rate of its current running
-// stretch when it has two points that moved, else from the mean duration of completed models.
-export function estimateFinish(history: HistoryEntry[], meanDurationMs: number | null): number | null {
+// The current running stretch of a history: its first and newest entry.
+export function runningStretch(history: HistoryEntry[]): { first: ProgressAt; last: ProgressAt } | null {
   const last = history.at(-1);
   if (!last || last.status !== "running") return null;
   let first = history.length - 1;
   while (first > 0 && history[first - 1].status === "running") first--;
-  const start = history[first];
-  const dt = Date.parse(last.at) - Date.parse(start.at);
-  const dp = last.progress - start.progress;
-  if (dt > 0 && dp > 0) return Date.parse(last.at) + ((100 - last.progress) / dp) * dt;
-  if (meanDurationMs !== null) return Date.parse(last.at) + meanDurationMs * ((100 - last.progress) / 100);
-  return null;
+  const point = (e: HistoryEntry) => ({ at: Date.parse(e.at), progress: e.progress });
+  return { first: point(history[first]), last: point(last) };
 }
 
 export function round(value: number, digits: number): number {

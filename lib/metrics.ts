@@ -96,6 +96,7 @@ export async function getModelRuns({ key }: { key: string }) {
     progress: run.progress,
     completed: run.completed,
     last_record_at: run.last_record_at === null ? null : new Date(run.last_record_at).toISOString(),
+    last_record_approximate: run.last_record_approximate,
     warnings: run.warnings,
   };
 }

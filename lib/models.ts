@@ -7,11 +7,12 @@ import { countSamples } from "@/lib/data/samples";
 import { describeError, isMissing } from "@/lib/data/file-cache";
 import { hoursRunning, round, type HistoryEntry } from "@/lib/history";
 import type { AfsConfig, Evaluation, ModelConfig } from "@/lib/schemas/config";
-import type { ModelStatus } from "@/lib/schemas/api";
+import type { FigureSource, ModelStatus } from "@/lib/schemas/api";
+import { firstSeen } from "@/lib/store/first-seen";
 import { insertStatusUpdate, listStatusUpdates, statusWriteCount, type StatusUpdate } from "@/lib/store/status-updates";
 import { ApiError, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
-import { judgeRun, runWallHours } from "@/lib/run-status";
+import { judgeRun, runWallHours, type RunVerdict } from "@/lib/run-status";
 import { EMPTY_RUN, readModelRun, type ModelRun } from "@/lib/runs/model-run";
 import { listRunFolders } from "@/lib/runs/scan";
 
@@ -19,12 +20,17 @@ export type Snapshot = {
   dataDir: string;
   config: AfsConfig;
   models: ModelStatus[];
+  // Unrounded figures and what the estimate needs, per model key: totals, rates and shares are
+  // computed from these and rounded once, in the answer.
+  details: Map<string, ModelDetail>;
   histories: Map<string, HistoryEntry[]>;
   runs: Map<string, ModelRun>;
   evaluations: Evaluation[];
   warnings: string[];
   now: number;
 };
+
+export type ModelDetail = { gpu_hours: number; total_cost: number; progress_from_run: boolean };
 
 const BYTES_PER_MB = 1024 * 1024;
 
@@ -50,13 +56,15 @@ export function getSnapshot(): Promise<Snapshot> {
 async function buildSnapshot(): Promise<Snapshot> {
   const { dataDir, staleMs } = getEnv();
   const now = Date.now();
-  const [{ config, modifiedAt, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
+  const [{ config, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
   warnings.push(...evals.warnings);
 
   const updates = listStatusUpdates();
   // Oldest first, so the last write per key is each model's newest update.
   const latestUpdate = new Map(updates.map((u) => [u.model_key, u]));
+  const latestPosted = new Map(updates.filter((u) => u.source !== "run").map((u) => [u.model_key, u]));
   const runs = new Map<string, ModelRun>();
+  const verdicts = new Map<string, RunVerdict>();
   const runDirs = await listRunFolders({ dataDir });
   const changedByRun = new Set<string>();
   for (const model of config.models) {
@@ -64,9 +72,19 @@ async function buildSnapshot(): Promise<Snapshot> {
     runs.set(model.key, run);
     warnings.push(...run.warnings.map((w) => `${model.key}: ${w}`));
     const last = latestUpdate.get(model.key);
-    const current = last ?? model;
-    const verdict = judgeRun({ run, current, lastUpdateAt: last?.at ?? null, now, staleMs });
-    if (verdict.stalled) warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - run.last_record_at!) / 60_000)} min`);
+    const verdict = judgeRun({
+      run,
+      current: last ?? model,
+      lastUpdateAt: last?.at ?? null,
+      lastPostedAt: latestPosted.get(model.key)?.at ?? null,
+      runSeenAt: run.last_record_at === null ? null : firstSeen({ key: model.key, subject: "run", now }),
+      now,
+      staleMs,
+    });
+    verdicts.set(model.key, verdict);
+    if (verdict.stalled_since !== null) {
+      warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - verdict.stalled_since) / 60_000)} min`);
+    }
     if (verdict.change) {
       const update = { model_key: model.key, ...verdict.change, source: "run", at: new Date(now).toISOString() };
       try {
@@ -87,23 +105,25 @@ async function buildSnapshot(): Promise<Snapshot> {
   // One training file at a time: a cold start over many large files must not hold a read
   // buffer per model at once.
   const models: ModelStatus[] = [];
+  const details = new Map<string, ModelDetail>();
   for (const model of config.models) {
     const samples = await readSamples(dataDir, model.key, warnings);
-    models.push(
-      toModelStatus({
-        model,
-        history: histories.get(model.key) ?? [],
-        run: runs.get(model.key)!,
-        samples,
-        evaluation: latest.get(model.key),
-        configModifiedAt: modifiedAt,
-        now,
-      }),
-    );
+    const { status, detail } = toModelStatus({
+      model,
+      history: histories.get(model.key) ?? [],
+      run: runs.get(model.key)!,
+      verdict: verdicts.get(model.key)!,
+      samples,
+      evaluation: latest.get(model.key),
+      seenAt: firstSeen({ key: model.key, subject: "model", now }),
+      now,
+    });
+    models.push(status);
+    details.set(model.key, detail);
   }
   // Status changes found in run files go out on the live stream like posted ones.
   for (const m of models) if (changedByRun.has(m.key)) publishEvent({ type: "status", data: m });
-  return { dataDir, config, models, histories, runs, evaluations: evals.evaluations, warnings, now };
+  return { dataDir, config, models, details, histories, runs, evaluations: evals.evaluations, warnings, now };
 }
 
 export async function getModelStatus({ key }: { key: string }): Promise<ModelStatus> {
@@ -121,7 +141,7 @@ function groupHistory(updates: StatusUpdate[]): Map<string, HistoryEntry[]> {
   const byKey = new Map<string, HistoryEntry[]>();
   for (const u of updates) {
     const list = byKey.get(u.model_key) ?? [];
-    list.push({ status: u.status, progress: u.progress, at: u.at });
+    list.push({ status: u.status, progress: u.progress, source: u.source, at: u.at });
     byKey.set(u.model_key, list);
   }
   return byKey;
@@ -146,29 +166,53 @@ function toModelStatus(input: {
   model: ModelConfig;
   history: HistoryEntry[];
   run: ModelRun;
+  verdict: RunVerdict;
   samples: { lines: number; sizeBytes: number };
   evaluation?: Evaluation;
-  configModifiedAt: string | null;
+  seenAt: string;
   now: number;
-}): ModelStatus {
-  const { model, history, run, samples, evaluation, now } = input;
+}): { status: ModelStatus; detail: ModelDetail } {
+  const { model, history, run, verdict, samples, evaluation, now } = input;
   const current = history.at(-1);
-  // Without configured hours: the longer of the time spent running and the run's own wall
-  // time (they overlap when run data set the status, so they are not added).
-  const hours = round(model.gpu_hours ?? Math.max(hoursRunning(history, now), runWallHours(run)) * model.num_gpus, 4);
+  const hours = gpuHours({ model, history, run, verdict, now });
+  const cost = hours.value * model.cost_per_hour;
+  const lastRecord = run.last_record_at === null ? null : new Date(run.last_record_at).toISOString();
+  const lastPosted = history.findLast((e) => e.source !== "run")?.at;
   return {
-    key: model.key,
-    name: model.name,
-    status: current?.status ?? model.status,
-    progress: current?.progress ?? model.progress,
-    gpu_hours: hours,
-    cost_per_hour: model.cost_per_hour,
-    // From the rounded hours, so the cost shown is exactly hours × rate as shown.
-    total_cost: round(hours * model.cost_per_hour, 4),
-    training_samples: samples.lines,
-    file_size_mb: round(samples.sizeBytes / BYTES_PER_MB, 3),
-    evaluation_score: evaluation?.score ?? null,
-    deployment_status: model.deployment_status,
-    last_update: current?.at ?? input.configModifiedAt ?? new Date(now).toISOString(),
+    status: {
+      key: model.key,
+      name: model.name,
+      status: current?.status ?? model.status,
+      progress: verdict.progress ?? current?.progress ?? model.progress,
+      gpu_hours: round(hours.value, 4),
+      cost_per_hour: model.cost_per_hour,
+      total_cost: round(cost, 4),
+      training_samples: samples.lines,
+      file_size_mb: round(samples.sizeBytes / BYTES_PER_MB, 3),
+      evaluation_score: evaluation?.score ?? null,
+      deployment_status: model.deployment_status,
+      // The newer of the last posted status and the run's newest record (a status recorded from
+      // the run only mirrors it); else when the dashboard first saw the model, never a file's mtime.
+      last_update: [lastPosted, lastRecord].filter((t): t is string => !!t).sort().at(-1) ?? current?.at ?? input.seenAt,
+      gpu_hours_source: hours.source,
+      total_cost_source: hours.source,
+      file_size_bytes: samples.sizeBytes,
+      stalled_since: verdict.stalled_since === null ? null : new Date(verdict.stalled_since).toISOString(),
+      config_errors: model.config_errors,
+    },
+    detail: { gpu_hours: hours.value, total_cost: cost, progress_from_run: verdict.progress !== null },
   };
+}
+
+// Configured hours as written; else the longer of the time spent running and the run's own wall
+// time (they overlap when run data set the status, so they are not added). An old run copied in
+// after the fact is not charged for the time before the dashboard saw it.
+function gpuHours({ model, history, run, verdict, now }: { model: ModelConfig; history: HistoryEntry[]; run: ModelRun; verdict: RunVerdict; now: number }): {
+  value: number;
+  source: FigureSource;
+} {
+  if (model.gpu_hours !== undefined) return { value: model.gpu_hours, source: "configured" };
+  const running = hoursRunning(history, now);
+  const wall = verdict.old ? 0 : runWallHours(run);
+  return { value: Math.max(running, wall) * model.num_gpus, source: wall > running ? "run_files" : "status_history" };
 }

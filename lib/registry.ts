@@ -27,6 +27,7 @@ export async function getRegistry(): Promise<RegistryResponse> {
       status: m.status,
       training_samples: m.training_samples,
       file_size_mb: m.file_size_mb,
+      file_size_bytes: m.file_size_bytes,
       evaluation_score: m.evaluation_score,
       deployment_status: m.deployment_status,
       files: files.map((f) => ({ name: f.name, size_bytes: f.sizeBytes, download_url: downloadUrl(m.key, f.name) })),

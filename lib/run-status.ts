@@ -5,34 +5,49 @@ import { round } from "@/lib/history";
 export type RunVerdict = {
   // A status to record, when the run's data says something other than the current status.
   change: { status: ModelStatusValue; progress: number } | null;
-  stalled: boolean;
+  // The run's own progress, when it is newer than any posted update; null to keep the status's.
+  progress: number | null;
+  // The newest record's time while a running model's unfinished run has stopped writing.
+  stalled_since: number | null;
+  // Every record predates the dashboard's first sight of the run by more than staleMs: a run
+  // copied in after the fact, whose time was not spent while the dashboard watched.
+  old: boolean;
 };
 
-// What a model's run files say about it. Newer run data than the newest recorded update moves
-// the status: `completed` once global_step reaches max_steps or a final summary exists,
-// `running` while the newest record is fresher than staleMs. A run that is not complete and has
-// stopped writing is `stalled`, reported as a warning without changing the status.
+// What a model's run files say about it. Run data newer than the newest recorded update moves
+// the status: `completed` once the run reaches its end or writes its final summary, `running`
+// while the newest record is fresher than staleMs. The run's progress is shown unless a status
+// was posted after its newest record. A running model whose unfinished run stopped writing is
+// stalled: the status stays, and stalled_since says since when.
 export function judgeRun(input: {
   run: Pick<ModelRun, "progress" | "completed" | "last_record_at">;
   current: { status: ModelStatusValue; progress: number };
   lastUpdateAt: string | null;
+  lastPostedAt: string | null;
+  runSeenAt: string | null;
   now: number;
   staleMs: number;
 }): RunVerdict {
-  const { run, current, lastUpdateAt, now, staleMs } = input;
-  if (run.last_record_at === null) return { change: null, stalled: false };
-  const fresh = now - run.last_record_at < staleMs;
-  const stalled = !run.completed && !fresh && current.status === "running";
-  const newer = lastUpdateAt === null || run.last_record_at > Date.parse(lastUpdateAt);
-  if (!newer || (!run.completed && !fresh)) return { change: null, stalled };
-  const progress = run.progress
-    ? round(Math.min(100, (100 * run.progress.global_step) / run.progress.max_steps), 2)
-    : run.completed
-      ? 100
-      : current.progress;
-  const status: ModelStatusValue = run.completed ? "completed" : "running";
-  const changed = status !== current.status || progress !== current.progress;
-  return { change: changed ? { status, progress } : null, stalled };
+  const { run, current, lastUpdateAt, lastPostedAt, runSeenAt, now, staleMs } = input;
+  const lastRecord = run.last_record_at;
+  if (lastRecord === null) return { change: null, progress: null, stalled_since: null, old: false };
+  const fresh = now - lastRecord < staleMs;
+  const old = runSeenAt !== null && lastRecord < Date.parse(runSeenAt) - staleMs;
+  const runProgress = run.progress ? round(run.progress.percent, 2) : run.completed ? 100 : null;
+  const newer = lastUpdateAt === null || lastRecord > Date.parse(lastUpdateAt);
+  let change: RunVerdict["change"] = null;
+  if (newer && (run.completed || fresh)) {
+    const next = { status: run.completed ? ("completed" as const) : ("running" as const), progress: runProgress ?? current.progress };
+    if (next.status !== current.status || next.progress !== current.progress) change = next;
+  }
+  const status = change?.status ?? current.status;
+  const postedLater = lastPostedAt !== null && Date.parse(lastPostedAt) >= lastRecord;
+  return {
+    change,
+    progress: postedLater ? null : runProgress,
+    stalled_since: status === "running" && !run.completed && !fresh ? lastRecord : null,
+    old,
+  };
 }
 
 // The run's own wall time, first record to last, across its files.

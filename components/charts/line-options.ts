@@ -31,7 +31,7 @@ export function lineChartOptions({
 }
 
 // A linear axis in the theme's colours; a second y axis on the right draws no grid of its own.
-// `options` adds to it (range, ticks, display).
+// `options` adds to it (range, ticks, display) or changes it (type: "logarithmic").
 export function linearAxis({
   colors,
   label,

@@ -9,9 +9,11 @@ type Activity = {
   lastUpdated: number;
   // Keys whose latest request failed, with the API's error text; their last data stays shown.
   failures: Record<string, string>;
+  // The server's clock at render: where ticking clocks start, so the server HTML and hydration agree.
+  serverNow: number;
 };
 
-const ActivityContext = createContext<Activity>({ lastUpdated: 0, failures: {} });
+const ActivityContext = createContext<Activity>({ lastUpdated: 0, failures: {}, serverNow: 0 });
 
 // SWR for the whole dashboard: the server's data as fallback (first paint without a request),
 // the shared fetcher, refresh every AFS_REFRESH_SECONDS and on focus, and a record of the last
@@ -55,7 +57,7 @@ export function DataProvider({
     }),
     [fallback, refreshSeconds, onSuccess, onError],
   );
-  const activity = useMemo(() => ({ lastUpdated, failures }), [lastUpdated, failures]);
+  const activity = useMemo(() => ({ lastUpdated, failures, serverNow }), [lastUpdated, failures, serverNow]);
 
   return (
     <SWRConfig value={config}>

@@ -6,10 +6,10 @@ import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useActivity } from "./data-provider";
 
 // "Session 2:04:09 · Updated 5 s ago", ticking every second.
-export function SessionClock({ serverNow }: { serverNow: number }) {
+export function SessionClock() {
+  const { lastUpdated, serverNow } = useActivity();
   const now = useNow(serverNow);
   const { data } = useTrainingStatus();
-  const { lastUpdated } = useActivity();
   const start = data ? Date.parse(data.session_start) : NaN;
   return (
     <p className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm text-muted">

@@ -1,7 +1,7 @@
 "use client";
 
 import "@/components/charts/register";
-import type { ChartData } from "chart.js";
+import type { ChartData, Plugin } from "chart.js";
 import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
@@ -10,8 +10,18 @@ import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
 import { smoothEma } from "./ema";
 import type { LossSeries, XY } from "./series";
 
-// Training loss (raw, faint, and smoothed) and validation loss against the step.
-export function LossChart({ series, smoothing, label }: { series: LossSeries; smoothing: number; label: string }) {
+// The y scale the chart really drew, on the canvas as data-y-scale, for tests and scripts.
+const reportYScale: Plugin<"line"> = {
+  id: "reportYScale",
+  afterLayout: (chart) => {
+    chart.canvas.dataset.yScale = chart.scales.y?.type;
+  },
+};
+const PLUGINS = [reportYScale];
+
+// Training loss (raw, faint, and smoothed) and validation loss against the step, on a linear or
+// a log y axis (a loss that falls by orders of magnitude).
+export function LossChart({ series, smoothing, logScale, label }: { series: LossSeries; smoothing: number; logScale: boolean; label: string }) {
   const colors = useChartColors();
 
   const data = useMemo<ChartData<"line", XY[]>>(() => {
@@ -28,9 +38,10 @@ export function LossChart({ series, smoothing, label }: { series: LossSeries; sm
               {
                 label: "Training loss (raw)",
                 data: series.train,
-                borderColor: withAlpha(trainColor, 0.3),
-                backgroundColor: withAlpha(trainColor, 0.3),
-                borderWidth: 1,
+                // Faint beside the smoothed line, yet readable on both themes' backgrounds.
+                borderColor: withAlpha(trainColor, 0.55),
+                backgroundColor: withAlpha(trainColor, 0.55),
+                borderWidth: 1.5,
                 pointRadius: 0,
               },
             ]
@@ -66,15 +77,15 @@ export function LossChart({ series, smoothing, label }: { series: LossSeries; sm
         title: (x) => `Step ${x}`,
         scales: {
           x: linearAxis({ colors, label: "Step", options: { ticks: { maxRotation: 0 } } }),
-          y: linearAxis({ colors, label: "Loss" }),
+          y: linearAxis({ colors, label: "Loss", options: logScale ? { type: "logarithmic" } : {} }),
         },
       }),
-    [colors],
+    [colors, logScale],
   );
 
   return (
     <ChartBox>
-      <Line data={data} options={options} aria-label={label} data-testid="loss-chart" fallbackContent={<p>{label}</p>} />
+      <Line data={data} options={options} plugins={PLUGINS} aria-label={label} data-testid="loss-chart" fallbackContent={<p>{label}</p>} />
     </ChartBox>
   );
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useId, useMemo, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import { Chip } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -14,9 +14,11 @@ import { useUrlState } from "@/hooks/use-url-state";
 import type { GpuSnapshot } from "@/lib/schemas/api";
 import { parseRange, type TimeRangeOption } from "@/lib/swr/keys";
 import { GpuChart } from "./gpu-chart";
+import { gpuLive, gpuUnavailable } from "./gpu-source";
 import { LossChart } from "./loss-chart";
+import { PointStats, type PointStat } from "./point-stats";
 import { RangePicker, rangeLabel } from "./range-picker";
-import { gpuSeries, hasGpuData, lossSeries, modelsWithCurves, throughputSeries } from "./series";
+import { gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries, type XY } from "./series";
 import { ThroughputChart } from "./throughput-chart";
 
 const NO_GPU = "No NVIDIA GPU detected on this host";
@@ -25,10 +27,7 @@ const NO_METRICS: never[] = [];
 export function MetricsTab() {
   const { searchParams, setParam } = useUrlState();
   const range = parseRange(searchParams.get("range"));
-  // Only the live source's state is kept: setting an unchanged string does not re-render.
-  const [gpuStatus, setGpuStatus] = useState<GpuSnapshot["status"] | null>(null);
-  const onGpu = useCallback((s: GpuSnapshot) => setGpuStatus(s.status), []);
-  const { live } = useLiveStream({ range, onGpu });
+  const { live, gpuStatus } = useLiveStream({ range });
   const models = useModelsStatus().data?.models ?? [];
   const loss = useTrainingLoss().data;
   const withCurves = useMemo(() => modelsWithCurves(loss?.metrics ?? []), [loss]);
@@ -45,6 +44,8 @@ export function MetricsTab() {
           modelName={modelName}
           models={models.map((m) => ({ key: m.key, name: m.name, curves: withCurves.includes(m.key) }))}
           onModel={(key) => setParam("model", key)}
+          logScale={searchParams.get("loss_scale") === "log"}
+          onLogScale={(log) => setParam("loss_scale", log ? "log" : null)}
           metrics={loss?.metrics ?? NO_METRICS}
         />
         <ThroughputCard modelKey={modelKey} modelName={modelName} />
@@ -67,8 +68,7 @@ function GpuCard({
   const { data, isValidating } = useGpuUtilization({ range, live });
   const titleId = useId();
   const series = useMemo(() => (data ? gpuSeries(data.metrics) : null), [data]);
-  // No GPU being read now: the API says source "none", or the live stream says the poller lost it.
-  const unavailable = !data || data.source === "none" || gpuStatus === "unavailable" || gpuStatus === "off";
+  const unavailable = gpuUnavailable(data, gpuStatus);
   const latest = series?.gpus[0]?.memory.at(-1)?.y ?? null;
 
   return (
@@ -84,7 +84,7 @@ function GpuCard({
               replay
             </Chip>
           )}
-          {live && <Chip title="Receiving samples as they are taken">live</Chip>}
+          {gpuLive({ streaming: live, data, status: gpuStatus }) && <Chip title="Receiving samples as they are taken">live</Chip>}
           <RangePicker value={range} onChange={onRange} />
         </>
       }
@@ -129,18 +129,23 @@ function LossCard({
   modelName,
   models,
   onModel,
+  logScale,
+  onLogScale,
   metrics,
 }: {
   modelKey: string | null;
   modelName: string;
   models: Array<{ key: string; name: string; curves: boolean }>;
   onModel: (key: string) => void;
+  logScale: boolean;
+  onLogScale: (log: boolean) => void;
   metrics: Parameters<typeof lossSeries>[0];
 }) {
   const [smoothing, setSmoothing] = useState(0.6);
   const ids = { title: useId(), model: useId(), smoothing: useId() };
   const series = useMemo(() => (modelKey ? lossSeries(metrics, modelKey) : { train: [], val: [] }), [metrics, modelKey]);
   const empty = series.train.length === 0 && series.val.length === 0;
+  const single = isSinglePoint(series.train, series.val);
 
   return (
     <Card
@@ -163,31 +168,47 @@ function LossCard({
         </>
       }
     >
-      <div className="mb-3 flex items-center gap-3 text-sm">
-        <label htmlFor={ids.smoothing} className="text-muted">
-          Smoothing
-        </label>
-        <input
-          id={ids.smoothing}
-          type="range"
-          min={0}
-          max={0.99}
-          step={0.01}
-          value={smoothing}
-          onChange={(e) => setSmoothing(Number(e.target.value))}
-          className="slider w-40 max-w-full"
-          data-testid="smoothing"
-        />
-        <output htmlFor={ids.smoothing} className="w-10 tabular-nums">
-          {smoothing.toFixed(2)}
-        </output>
-      </div>
       {empty ? (
         <EmptyState data-testid="loss-empty" hint="Curves appear once the run writes trainer_state.json, TensorBoard events or a JSONL log under runs/.">
           No training curves yet for {modelName}
         </EmptyState>
+      ) : single ? (
+        <PointStats
+          testId="loss-stat"
+          stats={pointStats([
+            ["Training loss", series.train, 4],
+            ["Validation loss", series.val, 4],
+          ])}
+        />
       ) : (
-        <LossChart series={series} smoothing={smoothing} label={`Training and validation loss of ${modelName} by step`} />
+        <>
+          <div className="mb-3 flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
+            <div className="flex items-center gap-3">
+              <label htmlFor={ids.smoothing} className="text-muted">
+                Smoothing
+              </label>
+              <input
+                id={ids.smoothing}
+                type="range"
+                min={0}
+                max={0.99}
+                step={0.01}
+                value={smoothing}
+                onChange={(e) => setSmoothing(Number(e.target.value))}
+                className="slider w-40 max-w-full"
+                data-testid="smoothing"
+              />
+              <output htmlFor={ids.smoothing} className="w-10 tabular-nums">
+                {smoothing.toFixed(2)}
+              </output>
+            </div>
+            <label className="flex items-center gap-2 text-muted">
+              <input type="checkbox" checked={logScale} onChange={(e) => onLogScale(e.target.checked)} className="accent-primary" data-testid="loss-log-scale" />
+              Log scale
+            </label>
+          </div>
+          <LossChart series={series} smoothing={smoothing} logScale={logScale} label={`Training and validation loss of ${modelName} by step`} />
+        </>
       )}
     </Card>
   );
@@ -198,10 +219,20 @@ function ThroughputCard({ modelKey, modelName }: { modelKey: string | null; mode
   const titleId = useId();
   const series = useMemo(() => (modelKey && data ? throughputSeries(data.metrics, modelKey) : { samples: [], tokens: [] }), [data, modelKey]);
   const empty = series.samples.length === 0 && series.tokens.length === 0;
+  const single = isSinglePoint(series.samples, series.tokens);
   return (
-    <Card title={`Throughput · ${modelName}`} titleId={titleId} data-testid="throughput-card">
+    // A lone stat keeps its own height rather than stretching to the loss chart's beside it.
+    <Card title={`Throughput · ${modelName}`} titleId={titleId} data-testid="throughput-card" className={single ? "self-start" : ""}>
       {empty ? (
         <EmptyState data-testid="throughput-empty">No throughput data yet for {modelName}</EmptyState>
+      ) : single ? (
+        <PointStats
+          testId="throughput-stat"
+          stats={pointStats([
+            ["Samples/s", series.samples, 1],
+            ["Tokens/s", series.tokens, 0],
+          ])}
+        />
       ) : (
         <>
           <ThroughputSummary series={series} />
@@ -212,7 +243,12 @@ function ThroughputCard({ modelKey, modelName }: { modelKey: string | null; mode
   );
 }
 
-// The latest measurement in words: with a run that logs throughput once (its summary), the chart is a single point.
+// The stat of each series that has a point: [label, series, fraction digits].
+function pointStats(entries: Array<[string, XY[], number]>): PointStat[] {
+  return entries.flatMap(([label, points, digits]) => (points[0] ? [{ label, point: points[0], digits }] : []));
+}
+
+// The latest measurement in words, above the chart.
 function ThroughputSummary({ series }: { series: ReturnType<typeof throughputSeries> }) {
   const samples = series.samples.at(-1);
   const tokens = series.tokens.at(-1);
@@ -225,8 +261,7 @@ function ThroughputSummary({ series }: { series: ReturnType<typeof throughputSer
       )}
       {samples && tokens && " · "}
       {tokens && <span className="font-semibold text-fg tabular-nums">{formatNumber(tokens.y ?? 0)} tokens/s</span>} at step{" "}
-      {formatNumber((samples ?? tokens)!.x)}
-      {count === 1 ? " (the only measurement so far)" : ` · ${count} measurements`}
+      {formatNumber((samples ?? tokens)!.x)} · {count} measurements
     </p>
   );
 }

@@ -88,3 +88,10 @@ export function modelsWithCurves(metrics: TrainingLossResponse["metrics"]): stri
   for (const m of metrics) if (m.train_loss !== null || m.val_loss !== null) seen.add(m.model);
   return [...seen];
 }
+
+// A lone measurement is a number, not a curve: true when every non-empty series has exactly one
+// point (and one has), so the card shows it as a stat instead of a chart with a single dot.
+export function isSinglePoint(...series: XY[][]): boolean {
+  const drawn = series.filter((s) => s.length > 0);
+  return drawn.length > 0 && drawn.every((s) => s.length === 1);
+}

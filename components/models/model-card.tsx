@@ -1,8 +1,9 @@
-import { formatHours, formatMegabytes, formatMoney, formatNumber, formatScore } from "@/components/format";
+import { formatBytes, formatHours, formatMoney, formatNumber, formatScore } from "@/components/format";
 import { DeploymentBadge, StatusBadge } from "@/components/ui/badge";
 import { LocalTime } from "@/components/ui/local-time";
 import { ProgressBar } from "@/components/ui/progress-bar";
 import type { ModelStatus } from "@/lib/schemas/api";
+import { ConfigErrors, ConfiguredMarker, StalledBadge } from "./model-notes";
 
 export function ModelCard({ model, currency }: { model: ModelStatus; currency: string }) {
   const titleId = `model-card-${model.key}`;
@@ -15,13 +16,22 @@ export function ModelCard({ model, currency }: { model: ModelStatus; currency: s
           </h3>
           <p className="truncate font-mono text-xs text-muted">{model.key}</p>
         </div>
-        <StatusBadge status={model.status} />
+        <div className="flex shrink-0 flex-col items-end gap-1.5">
+          <StatusBadge status={model.status} />
+          {model.stalled_since && <StalledBadge since={model.stalled_since} />}
+        </div>
       </header>
+      <ConfigErrors errors={model.config_errors} />
       <ProgressBar value={model.progress} status={model.status} label={`${model.name} progress`} />
       <dl className="grid grid-cols-2 gap-x-4 gap-y-3 text-sm">
-        <Item label="Samples" value={formatNumber(model.training_samples)} hint={formatMegabytes(model.file_size_mb)} />
-        <Item label="GPU hours" value={formatHours(model.gpu_hours)} hint={`${formatMoney(model.cost_per_hour, currency)}/h`} />
-        <Item label="Cost" value={formatMoney(model.total_cost, currency)} />
+        <Item label="Samples" value={formatNumber(model.training_samples)} hint={formatBytes(model.file_size_bytes)} />
+        <Item
+          label="GPU hours"
+          value={formatHours(model.gpu_hours)}
+          marker={<ConfiguredMarker source={model.gpu_hours_source} />}
+          hint={`${formatMoney(model.cost_per_hour, currency)}/h`}
+        />
+        <Item label="Cost" value={formatMoney(model.total_cost, currency)} marker={<ConfiguredMarker source={model.total_cost_source} />} />
         <Item label="Eval score" value={formatScore(model.evaluation_score)} hint={model.evaluation_score === null ? "not evaluated" : undefined} />
       </dl>
       <footer className="mt-auto flex items-center justify-between gap-2 border-t border-line pt-3 text-xs text-muted">
@@ -35,10 +45,12 @@ export function ModelCard({ model, currency }: { model: ModelStatus; currency: s
   );
 }
 
-function Item({ label, value, hint }: { label: string; value: string; hint?: string }) {
+function Item({ label, value, marker, hint }: { label: string; value: string; marker?: React.ReactNode; hint?: string }) {
   return (
     <div>
-      <dt className="text-xs text-muted">{label}</dt>
+      <dt className="text-xs text-muted">
+        <span className="whitespace-nowrap">{label}</span> {marker}
+      </dt>
       <dd className="font-semibold tabular-nums">
         {value}
         {hint && <span className="ml-1.5 text-xs font-normal text-muted">{hint}</span>}

@@ -1,4 +1,5 @@
 import { formatHours, formatMoney, formatNumber, formatScore } from "@/components/format";
+import { ConfigErrors, ConfiguredMarker, StalledBadge } from "@/components/models/model-notes";
 import { StatusBadge } from "@/components/ui/badge";
 import { ProgressBar } from "@/components/ui/progress-bar";
 import type { ModelStatus } from "@/lib/schemas/api";
@@ -43,18 +44,30 @@ export function ModelTable({ models, currency }: { models: ModelStatus[]; curren
                   <div className="text-xs font-normal text-muted hide-xs">{m.key}</div>
                   {/* Below 480 px the status column folds in under the name. */}
                   <div className="mt-1 show-xs">
-                    <StatusBadge status={m.status} />
+                    <Status model={m} />
                   </div>
+                  <ConfigErrors errors={m.config_errors} />
                 </th>
                 <td className="hide-xs">
-                  <StatusBadge status={m.status} />
+                  <Status model={m} />
                 </td>
                 <td>
                   <ProgressBar value={m.progress} status={m.status} label={`${m.name} progress`} />
                 </td>
                 <td className="num hide-sm">{formatNumber(m.training_samples)}</td>
-                <td className="num hide-sm">{formatHours(m.gpu_hours)}</td>
-                <td className="num">{formatMoney(m.total_cost, currency)}</td>
+                {/* The marker goes under the figure, so the column stays narrow; below 480 px it gives way. */}
+                <td className="num hide-sm">
+                  {formatHours(m.gpu_hours)}
+                  <div className="hide-xs">
+                    <ConfiguredMarker source={m.gpu_hours_source} />
+                  </div>
+                </td>
+                <td className="num">
+                  {formatMoney(m.total_cost, currency)}
+                  <div className="hide-xs">
+                    <ConfiguredMarker source={m.total_cost_source} />
+                  </div>
+                </td>
                 <td className="num hide-md">{formatScore(m.evaluation_score)}</td>
               </tr>
             ))}
@@ -62,5 +75,14 @@ export function ModelTable({ models, currency }: { models: ModelStatus[]; curren
         </table>
       </div>
     </section>
+  );
+}
+
+function Status({ model }: { model: ModelStatus }) {
+  return (
+    <span className="inline-flex flex-wrap gap-1.5">
+      <StatusBadge status={model.status} />
+      {model.stalled_since && <StalledBadge since={model.stalled_since} />}
+    </span>
   );
 }

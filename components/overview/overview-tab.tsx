@@ -1,6 +1,8 @@
 "use client";
 
+import { useActivity } from "@/components/dashboard/data-provider";
 import { formatMoney, formatNumber, formatShare } from "@/components/format";
+import { gpuLive, gpuUnavailable } from "@/components/metrics/gpu-source";
 import { Chip } from "@/components/ui/badge";
 import { LocalTime } from "@/components/ui/local-time";
 import { StatCard } from "@/components/ui/stat-card";
@@ -8,25 +10,27 @@ import { useCosts } from "@/hooks/use-costs";
 import { useGpuUtilization } from "@/hooks/use-gpu-utilization";
 import { useLiveStream } from "@/hooks/use-live-stream";
 import { useModelsStatus } from "@/hooks/use-models-status";
+import { useNow } from "@/hooks/use-now";
 import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useUrlState } from "@/hooks/use-url-state";
 import { parseRange } from "@/lib/swr/keys";
 import { ModelTable } from "./model-table";
+import { inProgressDetail, summarizeEstimate } from "./summary";
 
 export function OverviewTab({ currency }: { currency: string }) {
   const { searchParams } = useUrlState();
   const range = parseRange(searchParams.get("range"));
-  const { live } = useLiveStream({ range });
+  const { live, gpuStatus } = useLiveStream({ range });
+  // Often enough that an estimated finish (shown to the minute) is gone soon after it passes.
+  const now = useNow(useActivity().serverNow, 15_000);
   const training = useTrainingStatus().data;
   const costs = useCosts().data;
   const gpu = useGpuUtilization({ range, live }).data;
   const models = useModelsStatus().data?.models ?? [];
-  const paused = models.filter((m) => m.status === "paused").length;
-  const running = models.filter((m) => m.status === "running").length;
+  const estimate = training ? summarizeEstimate({ training, models, now }) : null;
 
   const budget = costs?.budget_usd ?? null;
   const remaining = costs?.budget_remaining ?? null;
-  const noGpu = !gpu || gpu.source === "none";
 
   return (
     <div className="grid gap-6">
@@ -63,19 +67,32 @@ export function OverviewTab({ currency }: { currency: string }) {
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
         <StatCard
           testId="stat-models-running"
-          label="Running"
+          label="In progress"
           value={training?.models_in_progress}
           display={training?.models_in_progress ?? "—"}
-          detail={paused > 0 ? `${running} running, ${paused} paused` : "in progress"}
+          detail={inProgressDetail(models)}
         />
         <StatCard testId="stat-models-pending" label="Pending" value={training?.models_pending} display={training?.models_pending ?? "—"} detail="waiting to start" />
         <StatCard testId="stat-models-failed" label="Failed" value={training?.models_failed} display={training?.models_failed ?? "—"} detail={training?.models_failed ? "need attention" : "none"} />
         <StatCard
           testId="stat-estimated-completion"
           label="Estimated completion"
-          value={training?.estimated_completion ?? null}
-          display={training?.estimated_completion ? <LocalTime iso={training.estimated_completion} /> : "No estimate yet"}
-          detail={training?.estimated_completion ? "latest finish among running models" : "needs progress updates from a running model"}
+          value={estimate?.at ?? null}
+          display={estimate?.at ? <LocalTime iso={estimate.at} /> : estimate?.overdue ? "Overdue" : "No estimate yet"}
+          detail={
+            estimate && (
+              <>
+                {estimate.detail}
+                {estimate.missing.length > 0 && (
+                  <ul className="mt-1 text-xs" data-testid="estimate-missing">
+                    {estimate.missing.map((reason) => (
+                      <li key={reason}>{reason}</li>
+                    ))}
+                  </ul>
+                )}
+              </>
+            )
+          }
         />
         <StatCard
           testId="stat-gpu-utilization"
@@ -83,12 +100,12 @@ export function OverviewTab({ currency }: { currency: string }) {
           value={gpu?.current_utilization ?? null}
           display={gpu?.current_utilization == null ? "—" : `${formatNumber(gpu.current_utilization, 1)}%`}
           detail={
-            noGpu ? (
+            !gpu || gpuUnavailable(gpu, gpuStatus) ? (
               "No NVIDIA GPU detected on this host"
             ) : (
               <span className="inline-flex items-center gap-2">
                 {gpu.source === "replay" ? <Chip tone="accent">replay</Chip> : gpu.source}
-                {live && <Chip>live</Chip>}
+                {gpuLive({ streaming: live, data: gpu, status: gpuStatus }) && <Chip>live</Chip>}
               </span>
             )
           }

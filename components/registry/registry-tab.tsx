@@ -1,6 +1,6 @@
 "use client";
 
-import { formatBytes, formatMegabytes, formatNumber, formatScore } from "@/components/format";
+import { formatBytes, formatNumber, formatScore } from "@/components/format";
 import { DeploymentBadge, StatusBadge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { useRegistry } from "@/hooks/use-registry";
@@ -47,7 +47,7 @@ function RegistryEntry({ model }: { model: Entry }) {
         </div>
         <div>
           <dt className="text-xs text-muted">Training data</dt>
-          <dd className="font-semibold tabular-nums">{formatMegabytes(model.file_size_mb)}</dd>
+          <dd className="font-semibold tabular-nums">{formatBytes(model.file_size_bytes)}</dd>
         </div>
         <div>
           <dt className="text-xs text-muted">Eval score</dt>

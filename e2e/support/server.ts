@@ -5,20 +5,24 @@ import { E2E_TOKEN, freePort } from "./env";
 export type RunningServer = { url: string; port: number; child: ChildProcess; output: () => string };
 
 // Starts the production build (scripts/serve.mjs) as its own process, for tests that restart
-// or kill a server; resolves once /api/health answers.
+// or kill a server; resolves once /api/health answers. With `npm`, through `npm start` as people
+// run it, and `child` is the npm process.
 export async function startServer({
   dataDir,
   port = freePort(),
   env: extra = {},
+  npm = false,
 }: {
   dataDir: string;
   port?: number;
   env?: Record<string, string>;
+  npm?: boolean;
 }): Promise<RunningServer> {
   const root = path.join(__dirname, "..", "..");
   // The store goes to the data dir's default place, whatever the runner's environment says.
   const { AFS_DB: _ignored, ...env } = process.env;
-  const child = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs")], {
+  const [command, args] = npm ? ["npm", ["start", "--silent"]] : [process.execPath, [path.join(root, "scripts", "serve.mjs")]];
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...env, PORT: String(port), HOST: "127.0.0.1", AFS_DATA_DIR: dataDir, AFS_API_TOKEN: E2E_TOKEN, ...extra },
     stdio: ["ignore", "pipe", "pipe"],

@@ -23,13 +23,21 @@ export type RunFileSummary = {
   last_time: number | null;
 };
 
+// A step and when it was logged.
+export type StepTime = { step: number; at: number };
+
 export type ModelRun = {
   files: RunFileSummary[];
   scalars: Map<string, ScalarPoint[]>;
   series: Record<SeriesName, ScalarPoint[]>;
   progress: Progress | null;
   completed: boolean;
+  // The newest time written inside the records; a file's mtime only where no record has a time
+  // (trainer_state.json, JSONL without time fields), and then `approximate`.
   last_record_at: number | null;
+  last_record_approximate: boolean;
+  // The earliest and the newest timed record: the run's pace, for estimates.
+  step_times: { first: StepTime; last: StepTime } | null;
   warnings: string[];
 };
 
@@ -41,6 +49,8 @@ export const EMPTY_RUN: ModelRun = {
   progress: null,
   completed: false,
   last_record_at: null,
+  last_record_approximate: false,
+  step_times: null,
   warnings: [],
 };
 
@@ -159,8 +169,9 @@ function mergeRun({
   const progress = sources.find((s) => s.progress)?.progress ?? null;
   const scalars = mergeScalars({ sources });
   const resolved = resolveAliases({ overrides: aliases });
-  const done = progress !== null && progress.global_step >= progress.max_steps;
-  const times = [...sources.map((s) => s.mtime_ms), ...files.map((f) => f.last_time ?? 0)].filter((t) => t > 0);
+  const done = progress !== null && progress.percent >= 100;
+  const stepTimes = findStepTimes({ sources });
+  const mtimes = sources.map((s) => s.mtime_ms).filter((t) => t > 0);
   const shrink = (list: ScalarPoint[]) => (maxPoints === undefined ? list : downsamplePoints({ points: list, max: maxPoints }));
   return {
     files,
@@ -170,9 +181,24 @@ function mergeRun({
     ) as Record<SeriesName, ScalarPoint[]>,
     progress,
     completed: done || scalars.has("train_runtime") || scalars.has("train/train_runtime"),
-    last_record_at: times.length ? Math.max(...times) : null,
+    last_record_at: stepTimes ? stepTimes.last.at : mtimes.length ? Math.max(...mtimes) : null,
+    last_record_approximate: !stepTimes && mtimes.length > 0,
+    step_times: stepTimes,
     warnings,
   };
+}
+
+function findStepTimes({ sources }: { sources: Source[] }): ModelRun["step_times"] {
+  let first: StepTime | null = null;
+  let last: StepTime | null = null;
+  for (const { points } of sources) {
+    for (const p of points) {
+      if (p.wall_time === null) continue;
+      if (!first || p.wall_time < first.at) first = { step: p.step, at: p.wall_time };
+      if (!last || p.wall_time > last.at || (p.wall_time === last.at && p.step > last.step)) last = { step: p.step, at: p.wall_time };
+    }
+  }
+  return first && last ? { first, last } : null;
 }
 
 function summarizeFile({ source }: { source: Source }): RunFileSummary {

@@ -5,7 +5,14 @@ import { describeError, readCached } from "@/lib/data/file-cache";
 import { parseJsonLenient } from "./json";
 import type { TaggedPoint } from "./tail";
 
-export type Progress = { global_step: number; max_steps: number };
+// How far a run is: percent from global_step / max_steps, else epoch / num_train_epochs.
+export type Progress = {
+  global_step: number | null;
+  max_steps: number | null;
+  epoch: number | null;
+  num_train_epochs: number | null;
+  percent: number;
+};
 
 export type TrainerState = {
   // log_history as points: every finite number in a row is a tag at the row's step (no times).
@@ -19,25 +26,42 @@ export type TrainerState = {
   warning: string | null;
 };
 
+const finite = z.number().refine(Number.isFinite);
 const trainerStateSchema = z.object({
-  global_step: z.number().optional(),
-  max_steps: z.number().optional(),
+  global_step: finite.optional(),
+  max_steps: finite.optional(),
+  epoch: finite.nullish(),
+  num_train_epochs: finite.optional(),
   log_history: z.array(z.unknown()).default([]),
 });
 
+// The last state that parsed, per path: the Trainer rewrites the file in place, and a read
+// caught mid-write must not blank the curves.
+const g = globalThis as typeof globalThis & { __afsLastTrainerStates?: Map<string, TrainerState> };
+const lastGood = (g.__afsLastTrainerStates ??= new Map());
+
 // HuggingFace's trainer_state.json, cached until its size or mtime changes. Never throws: an
-// unreadable or malformed file comes back empty with a warning (without the file's name).
+// unreadable or malformed file comes back as the last good read (or empty) with a warning
+// (without the file's name).
 export async function readTrainerState({ path }: { path: string }): Promise<TrainerState> {
+  let state: TrainerState;
   try {
-    return await readCached({ path, loader: "runs-trainer-state" }, async (stat) => {
+    state = await readCached({ path, loader: "runs-trainer-state" }, async (stat) => {
       const base = { mtime_ms: stat.mtimeMs, size_bytes: stat.size };
       const parsed = trainerStateSchema.safeParse(parseJsonLenient({ text: await fs.readFile(path, "utf8") }));
       if (!parsed.success) return { ...emptyState(), ...base, warning: "not a trainer_state.json (bad JSON or fields)" };
       return { ...parseTrainerState({ state: parsed.data }), ...base };
     });
   } catch (error) {
-    return { ...emptyState(), warning: `could not read: ${describeError(error)}` };
+    state = { ...emptyState(), warning: `could not read: ${describeError(error)}` };
   }
+  if (state.progress !== null || state.points.length > 0) {
+    lastGood.set(path, state);
+    return state;
+  }
+  const previous = lastGood.get(path);
+  if (!previous || !state.warning) return state;
+  return { ...previous, mtime_ms: state.mtime_ms || previous.mtime_ms, warning: `${state.warning}; showing the last good read` };
 }
 
 function parseTrainerState({ state }: { state: z.infer<typeof trainerStateSchema> }): TrainerState {
@@ -57,14 +81,26 @@ function parseTrainerState({ state }: { state: z.infer<typeof trainerStateSchema
       }
     }
   }
-  const { global_step: globalStep, max_steps: maxSteps } = state;
   return {
     ...emptyState(),
     points,
-    progress: globalStep !== undefined && maxSteps !== undefined && maxSteps > 0 ? { global_step: globalStep, max_steps: maxSteps } : null,
+    progress: readProgress({ state }),
     summary_step: summaryStep,
     warning: skipped ? `skipped ${skipped} log_history row(s) without a step` : null,
   };
+}
+
+function readProgress({ state }: { state: z.infer<typeof trainerStateSchema> }): Progress | null {
+  const progress = {
+    global_step: state.global_step ?? null,
+    max_steps: state.max_steps ?? null,
+    epoch: state.epoch ?? null,
+    num_train_epochs: state.num_train_epochs ?? null,
+  };
+  const { global_step: step, max_steps: maxSteps, epoch, num_train_epochs: epochs } = progress;
+  if (step !== null && maxSteps !== null && maxSteps > 0) return { ...progress, percent: Math.min(100, (100 * step) / maxSteps) };
+  if (epoch !== null && epochs !== null && epochs > 0) return { ...progress, percent: Math.min(100, (100 * epoch) / epochs) };
+  return null;
 }
 
 function emptyState(): TrainerState {

@@ -3,6 +3,11 @@ import { deploymentStatusSchema, modelKeySchema, modelStatusValueSchema, progres
 
 // Response shapes of the /api routes. The keys are the seed's: scripts depend on them.
 
+// Where a figure comes from: the config as written, time spent `running` in the status
+// history, or the run's own record times.
+export const figureSourceSchema = z.enum(["configured", "status_history", "run_files"]);
+export type FigureSource = z.infer<typeof figureSourceSchema>;
+
 export const modelStatusSchema = z.object({
   key: z.string(),
   name: z.string(),
@@ -16,6 +21,14 @@ export const modelStatusSchema = z.object({
   evaluation_score: z.number().nullable(),
   deployment_status: deploymentStatusSchema,
   last_update: z.string(),
+  // Added after the seed's keys (the CSV export keeps their column order).
+  gpu_hours_source: figureSourceSchema,
+  total_cost_source: figureSourceSchema,
+  file_size_bytes: z.number().int(),
+  // When a running model's run stopped writing (its newest record), while it is stalled.
+  stalled_since: z.string().nullable(),
+  // Fields of this model's config entry that were invalid and are shown at their defaults.
+  config_errors: z.array(z.string()),
 });
 export type ModelStatus = z.infer<typeof modelStatusSchema>;
 
@@ -26,7 +39,9 @@ export const modelsStatusResponseSchema = z.object({ models: z.array(modelStatus
 export type ModelsStatusResponse = z.infer<typeof modelsStatusResponseSchema>;
 
 export const healthResponseSchema = z.object({
-  status: z.literal("healthy"),
+  // degraded: serving, with warnings about the data dir; unhealthy: the store cannot be read.
+  status: z.enum(["healthy", "degraded", "unhealthy"]),
+  warning_count: z.number().int(),
   timestamp: z.string(),
   version: z.string(),
   data_dir: z.string(),
@@ -44,6 +59,11 @@ export const trainingStatusResponseSchema = z.object({
   models_failed: z.number().int(),
   budget_usd: z.number().nullable(),
   estimated_completion: z.string().nullable(),
+  // Which running models were estimated, and why the others were not.
+  estimate: z.object({
+    at: z.string().nullable(),
+    models: z.array(z.object({ key: z.string(), at: z.string().nullable(), reason: z.string().optional() })),
+  }),
   warnings: warningsSchema,
 });
 export type TrainingStatusResponse = z.infer<typeof trainingStatusResponseSchema>;
@@ -118,6 +138,7 @@ export const registryResponseSchema = z.object({
       status: modelStatusValueSchema,
       training_samples: z.number().int(),
       file_size_mb: z.number(),
+      file_size_bytes: z.number().int(),
       evaluation_score: z.number().nullable(),
       deployment_status: deploymentStatusSchema,
       files: z.array(artifactFileSchema),

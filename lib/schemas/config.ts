@@ -10,14 +10,16 @@ export type ModelStatusValue = z.infer<typeof modelStatusValueSchema>;
 export const deploymentStatusSchema = z.enum(DEPLOYMENT_STATUSES);
 export const progressSchema = z.number().min(0).max(100);
 
+// A model's entry. Only key and name are required: a run folder can supply status and progress.
 export const modelConfigSchema = z.strictObject({
   key: modelKeySchema,
   name: z.string().min(1),
   base_model: z.string().optional(),
-  status: modelStatusValueSchema,
-  progress: progressSchema,
+  status: modelStatusValueSchema.default("pending"),
+  progress: progressSchema.default(0),
   gpu_hours: z.number().nonnegative().optional(),
-  cost_per_hour: z.number().nonnegative(),
+  // Unset: the session's default_cost_per_hour, else 0 with a warning.
+  cost_per_hour: z.number().nonnegative().optional(),
   num_gpus: z.number().int().positive().default(1),
   gpu_type: z.string().optional(),
   deployment_status: deploymentStatusSchema.default("none"),
@@ -26,24 +28,19 @@ export const modelConfigSchema = z.strictObject({
   metrics: z.partialRecord(z.enum(SERIES_NAMES), z.array(z.string().min(1)).min(1)).optional(),
 });
 
-export const configSchema = z.strictObject({
-  session: z.strictObject({
-    name: z.string().min(1),
-    started_at: z.iso.datetime({ offset: true }).optional(),
-    budget_usd: z.number().nonnegative().optional(),
-    currency: z.string().min(1).default("USD"),
-  }),
-  models: z.array(modelConfigSchema).superRefine((models, ctx) => {
-    const seen = new Set<string>();
-    models.forEach((m, i) => {
-      if (seen.has(m.key)) ctx.addIssue({ code: "custom", path: [i, "key"], message: `duplicate key "${m.key}"` });
-      seen.add(m.key);
-    });
-  }),
+export const sessionConfigSchema = z.strictObject({
+  name: z.string().min(1).default("AFS Training"),
+  started_at: z.iso.datetime({ offset: true }).optional(),
+  budget_usd: z.number().nonnegative().optional(),
+  currency: z.string().min(1).default("USD"),
+  default_cost_per_hour: z.number().nonnegative().optional(),
 });
 
-export type ModelConfig = z.infer<typeof modelConfigSchema>;
-export type AfsConfig = z.infer<typeof configSchema>;
+// The config as the dashboard uses it: every field resolved, and per model the fields that were
+// invalid in the file (each shown at its default).
+export type SessionConfig = z.infer<typeof sessionConfigSchema>;
+export type ModelConfig = Omit<z.infer<typeof modelConfigSchema>, "cost_per_hour"> & { cost_per_hour: number; config_errors: string[] };
+export type AfsConfig = { session: SessionConfig; models: ModelConfig[] };
 
 // One evaluation result file: the model it scores, a score in [0, 1], when, and any other metrics.
 export const evaluationSchema = z.looseObject({

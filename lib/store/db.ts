@@ -45,6 +45,14 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (gpu_index, minute)
    ) WITHOUT ROWID;
    CREATE INDEX gpu_samples_1m_minute ON gpu_samples_1m (minute);`,
+  // When the dashboard first saw a model ("model") and its run's records ("run"): an old run
+  // copied in later is never charged for the time before it was seen.
+  `CREATE TABLE first_seen (
+     model_key TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     at TEXT NOT NULL,
+     PRIMARY KEY (model_key, subject)
+   ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

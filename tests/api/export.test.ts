@@ -25,7 +25,8 @@ describe("exports", () => {
     const lines = (await res.text()).trimEnd().split("\r\n");
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe(
-      '"key","name","status","progress","gpu_hours","cost_per_hour","total_cost","training_samples","file_size_mb","evaluation_score","deployment_status","last_update"',
+      '"key","name","status","progress","gpu_hours","cost_per_hour","total_cost","training_samples","file_size_mb","evaluation_score","deployment_status","last_update",' +
+        '"gpu_hours_source","total_cost_source","file_size_bytes","stalled_since","config_errors"',
     );
     expect(lines[1]).toMatch(/^"alpha","Alpha ""quoted"", v1","completed","100","1.5","2","3","0","0","0.9","none","/);
     expect(lines[2]).toMatch(/^"evil","'=HYPERLINK\(""http:\/\/x""\)","pending",/);
@@ -37,6 +38,7 @@ describe("exports", () => {
     const body = await res.json();
     expect(Object.keys(body)).toEqual(["generated_at", "session", "models", "costs", "evaluations"]);
     expect(body.session).toEqual({ name: "Test session", started_at: "2026-11-01T00:00:00Z", budget_usd: 10, currency: "USD" });
+    expect(body.models[0]).toMatchObject({ gpu_hours: 1.5, gpu_hours_source: "configured", total_cost_source: "configured" });
     expect(body.models).toHaveLength(2);
     expect(body.costs.total_cost).toBe(3);
     expect(body.evaluations).toEqual([{ model_key: "alpha", score: 0.9, evaluated_at: "2026-11-01T00:00:00Z" }]);

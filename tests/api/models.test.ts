@@ -74,7 +74,8 @@ describe("GET /api/models/status", () => {
 
   it("reports health with version, paths and the same warnings", async () => {
     const body = await (await call(getHealth)).json();
-    expect(body.status).toBe("healthy");
+    expect(body.status).toBe("degraded");
+    expect(body.warning_count).toBe(3);
     expect(body.data_dir).toBe(process.env.AFS_DATA_DIR);
     expect(body.db).toEqual({ path: process.env.AFS_DB, schema_version: expect.any(Number) });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
@@ -83,13 +84,14 @@ describe("GET /api/models/status", () => {
 });
 
 describe("a broken or missing data dir never takes an endpoint down", () => {
-  it("names the bad field of afs.config.json", async () => {
-    makeDataDir({ config: { session: { name: "x" }, models: [{ key: "Bad Key", name: "n", status: "sleeping", progress: 5, cost_per_hour: 1 }] } });
+  it("names the bad field of afs.config.json, and leaves out only a model it cannot identify", async () => {
+    makeDataDir({ config: { session: { name: "x" }, models: [{ key: "Bad Key", name: "n", status: "sleeping", progress: 5, cost_per_hour: 1 }, { key: "ok", name: "OK" }] } });
     const body = await (await call(getModels)).json();
-    expect(body.models).toEqual([]);
+    expect(body.models.map((m: { key: string }) => m.key)).toEqual(["ok"]);
     expect(body.warnings).toEqual([
-      "afs.config.json: models[0].key: must match ^[a-z0-9][a-z0-9_-]{0,63}$",
-      'afs.config.json: models[0].status: Invalid option: expected one of "pending"|"running"|"paused"|"completed"|"failed"',
+      "afs.config.json: models[0].key: must match ^[a-z0-9][a-z0-9_-]{0,63}$ (model not shown)",
+      'afs.config.json: models[0].status: Invalid option: expected one of "pending"|"running"|"paused"|"completed"|"failed" (model not shown)',
+      "afs.config.json: models[1] (ok): no cost_per_hour and no session.default_cost_per_hour; its cost counts as 0",
     ]);
   });
 
@@ -115,6 +117,7 @@ describe("a broken or missing data dir never takes an endpoint down", () => {
   it("rejects duplicate keys", async () => {
     makeDataDir({ models: [{ key: "alpha" }, { key: "alpha" }] });
     const body = await (await call(getModels)).json();
-    expect(body.warnings).toEqual(['afs.config.json: models[1].key: duplicate key "alpha"']);
+    expect(body.models).toHaveLength(1);
+    expect(body.warnings).toEqual(['afs.config.json: models[1].key: duplicate key "alpha" (model not shown)']);
   });
 });

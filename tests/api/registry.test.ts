@@ -34,7 +34,7 @@ describe("registry and artifact downloads", () => {
   it("lists each model's regular files with sizes and download URLs, and warns about bad folders", async () => {
     const body = await (await call(getRegistry)).json();
     expect(body.models[0]).toEqual({
-      key: "alpha", name: "Alpha", status: "completed", training_samples: 0, file_size_mb: 0, evaluation_score: null,
+      key: "alpha", name: "Alpha", status: "completed", training_samples: 0, file_size_mb: 0, file_size_bytes: 0, evaluation_score: null,
       deployment_status: "ready",
       files: [
         { name: "config.json", size_bytes: 2, download_url: "/api/models/alpha/files/config.json" },

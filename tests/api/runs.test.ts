@@ -60,7 +60,10 @@ describe("training curves from the real Majora run", () => {
     const tp = await (await call(getThroughput, { url: "/api/metrics/throughput" })).json();
     expect(tp.metrics).toEqual([{ model: "majora-v1", step: 400, samples_per_sec: Math.fround(564.049), tokens_per_sec: null, timestamp: expect.any(String) }]);
     const runs = await (await call(getRuns, { params: { key: "majora-v1" } })).json();
-    expect(runs.progress).toEqual({ global_step: 400, max_steps: 400 });
+    expect(runs.progress).toEqual({ global_step: 400, max_steps: 400, epoch: 0.64, num_train_epochs: 1, percent: 100 });
+    // The newest record's own time (the final evaluation), not a file's mtime.
+    expect(runs.last_record_at).toMatch(/^2026-11-26T/);
+    expect(runs.last_record_approximate).toBe(false);
     expect(runs.completed).toBe(true);
     expect(runs.files.map((f: { kind: string }) => f.kind).sort()).toEqual(["events", "events", "trainer_state"]);
     const lr = await (await call(getScalars, { url: "/api/models/majora-v1/scalars?tag=train/learning_rate", params: { key: "majora-v1" } })).json();
@@ -104,29 +107,40 @@ describe("status, progress and cost from run data", () => {
     ]);
   });
 
-  it("a run that stops writing before the end is reported as stalled", async () => {
+  it("a run that stops writing before the end is stalled, showing its own progress and since when", async () => {
     process.env.AFS_STALE_MINUTES = "1";
     try {
       const dir = makeDataDir({ models: [{ key: "live", name: "Live", status: "running", progress: 10, cost_per_hour: 2 }] });
       const file = writeFile(dir, "runs/live/trainer_state.json", JSON.stringify({ ...realState, global_step: 100, log_history: [] }));
-      const old = new Date(Date.now() - 5 * 60_000);
+      const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 5 * 60_000);
       fs.utimesSync(file, old, old);
       const { GET: getModels } = await import("@/app/api/models/status/route");
       const body = await (await call(getModels)).json();
-      expect(body.models[0]).toMatchObject({ status: "running", progress: 10 });
+      expect(body.models[0]).toMatchObject({ status: "running", progress: 25, stalled_since: old.toISOString() });
       expect(body.warnings).toEqual(["live: run stalled: no new record for 5 min"]);
     } finally {
       delete process.env.AFS_STALE_MINUTES;
     }
   });
 
-  it("counts the run's wall time as GPU hours when none are configured", async () => {
+  it("counts a live run's wall time as GPU hours when none are configured, and says so", async () => {
+    const dir = makeDataDir({ models: [{ key: "live", name: "Live", cost_per_hour: 2 }] });
+    const now = Date.now();
+    const rows = [20, 10, 1].map((minutesAgo, i) => ({ step: (i + 1) * 10, loss: 3 - i, time: new Date(now - minutesAgo * 60_000).toISOString() }));
+    writeFile(dir, "runs/live/log.jsonl", rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const model = await (await call(getModel, { params: { key: "live" } })).json();
+    expect(model).toMatchObject({ status: "running", gpu_hours_source: "run_files", total_cost_source: "run_files", last_update: rows[2].time });
+    expect(model.gpu_hours).toBeCloseTo(19 / 60, 4);
+    expect(model.total_cost).toBeCloseTo((19 / 60) * 2, 4);
+  });
+
+  it("a copied old run stays completed, keeps its record times and is not charged", async () => {
     withMajoraRun();
     const model = await (await call(getModel, { params: { key: "majora-v1" } })).json();
-    expect(model.status).toBe("completed");
-    // The two event files span the real run: about 23 s of training plus the final evaluation.
-    expect(model.gpu_hours * 3600).toBeGreaterThan(20);
-    expect(model.gpu_hours * 3600).toBeLessThan(40);
-    expect(model.total_cost).toBeCloseTo(model.gpu_hours * 2, 4);
+    // The real run's records end on 2026-11-26; its files were copied just now.
+    expect(model).toMatchObject({ status: "completed", progress: 100, gpu_hours: 0, total_cost: 0, stalled_since: null });
+    expect(model.last_update).toMatch(/^2026-11-26T/);
+    const history = getDb().prepare("SELECT status, progress, source FROM status_updates ORDER BY id").all();
+    expect(history).toEqual([{ status: "completed", progress: 100, source: "run" }]);
   });
 });

@@ -39,10 +39,13 @@ describe("POST /api/update-status", () => {
 
   it("estimates completion from the progress rate of a running model", async () => {
     const insert = getDb().prepare("INSERT INTO status_updates (model_key, status, progress, source, at) VALUES ('alpha', ?, ?, 'api', ?)");
-    insert.run("running", 10, "2026-11-01T00:00:00.000Z");
-    insert.run("running", 30, "2026-11-01T01:00:00.000Z"); // 20 % an hour, 70 % left: 3.5 h more
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+    insert.run("running", 10, new Date(t0).toISOString());
+    insert.run("running", 30, new Date(t0 + 3_600_000).toISOString()); // 20 % an hour, 70 % left: 3.5 h more
     const body = await (await call(getTraining)).json();
-    expect(body.estimated_completion).toBe("2026-11-01T04:30:00.000Z");
+    const at = new Date(t0 + 4.5 * 3_600_000).toISOString();
+    expect(body.estimated_completion).toBe(at);
+    expect(body.estimate).toEqual({ at, models: [{ key: "alpha", at }] });
     expect(body.session_start).toBe("2026-11-01T00:00:00Z");
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatBytes, formatDateTime, formatElapsed, formatMegabytes, formatMoney, formatScore, formatShare } from "@/components/format";
+import { formatAgo, formatBytes, formatDateTime, formatElapsed, formatMinutes, formatMoney, formatScore, formatShare } from "@/components/format";
 
 describe("formatting", () => {
   it("money in the session's currency, two decimals", () => {
@@ -25,11 +25,22 @@ describe("formatting", () => {
     expect(formatAgo(-10)).toBe("0 s ago");
   });
 
+  it("a stall in whole minutes, then hours and minutes", () => {
+    expect(formatMinutes(59_999)).toBe("0 min");
+    expect(formatMinutes(42 * 60_000 + 59_000)).toBe("42 min");
+    expect(formatMinutes(125 * 60_000)).toBe("2 h 5 min");
+    expect(formatMinutes(-60_000)).toBe("0 min");
+  });
+
   it("sizes, shares and scores", () => {
     expect(formatBytes(825)).toBe("825 B");
     expect(formatBytes(484_936)).toBe("473.6 KB");
     expect(formatBytes(5 * 1024 ** 3)).toBe("5.00 GB");
-    expect(formatMegabytes(0.098)).toBe("100.4 KB");
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(1023)).toBe("1023 B");
+    expect(formatBytes(1024)).toBe("1.00 KB");
+    expect(formatBytes(102_760)).toBe("100.4 KB");
+    expect(formatBytes(3 * 1024 ** 2 + 512 * 1024)).toBe("3.50 MB");
     expect(formatShare(0.2353)).toBe("23.5%");
     expect(formatScore(0.9757)).toBe("0.976");
     expect(formatScore(null)).toBe("—");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendGpuSnapshot, gpuSeries, hasGpuData, lossSeries, modelsWithCurves, snapshotUtilization, throughputSeries } from "@/components/metrics/series";
+import { appendGpuSnapshot, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, snapshotUtilization, throughputSeries } from "@/components/metrics/series";
 import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 10, 0, s)).toISOString();
@@ -104,5 +104,22 @@ describe("loss and throughput series", () => {
       { x: 400, y: 564.05 },
     ]);
     expect(t.tokens).toEqual([{ x: 200, y: 64_000 }]);
+  });
+});
+
+describe("isSinglePoint", () => {
+  const one = [{ x: 400, y: 564.05 }];
+  const two = [...one, { x: 800, y: 570 }];
+
+  it("is a lone measurement when every series with points has exactly one", () => {
+    expect(isSinglePoint(one, [])).toBe(true);
+    expect(isSinglePoint(one, one)).toBe(true);
+  });
+
+  it("is a chart once any series has two points, and nothing when all are empty", () => {
+    expect(isSinglePoint(two, [])).toBe(false);
+    expect(isSinglePoint(one, two)).toBe(false);
+    expect(isSinglePoint([], [])).toBe(false);
+    expect(isSinglePoint()).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRange } from "@/lib/data/artifacts";
 import { countSamples } from "@/lib/data/samples";
-import { completedDurationMs, estimateFinish, hoursRunning } from "@/lib/history";
+import { finishAtPace, hoursRunning, runningStretch } from "@/lib/history";
 import { makeDataDir, writeFile } from "../helpers";
 
 describe("countSamples", () => {
@@ -46,19 +46,23 @@ describe("parseRange", () => {
 });
 
 describe("status history", () => {
-  const h = (status: "running" | "paused" | "completed", progress: number, at: string) => ({ status, progress, at });
+  const h = (status: "running" | "paused" | "completed", progress: number, at: string) => ({ status, progress, source: "api", at });
 
   it("sums running time and keeps the open stretch accruing", () => {
     const history = [h("running", 0, "2026-01-01T00:00:00Z"), h("paused", 10, "2026-01-01T01:30:00Z"), h("running", 10, "2026-01-01T02:00:00Z")];
     expect(hoursRunning(history, Date.parse("2026-01-01T03:00:00Z"))).toBe(2.5);
   });
 
-  it("measures completed runs and estimates running ones", () => {
-    const done = [h("running", 0, "2026-01-01T00:00:00Z"), h("completed", 100, "2026-01-01T04:00:00Z")];
-    expect(completedDurationMs(done)).toBe(4 * 3_600_000);
-    // One point only: falls back to the mean duration, scaled by what is left.
-    expect(estimateFinish([h("running", 50, "2026-01-02T00:00:00Z")], 4 * 3_600_000)).toBe(Date.parse("2026-01-02T02:00:00Z"));
-    expect(estimateFinish([h("running", 50, "2026-01-02T00:00:00Z")], null)).toBeNull();
-    expect(estimateFinish([h("paused", 50, "2026-01-02T00:00:00Z")], 1)).toBeNull();
+  it("finds the current running stretch and trusts a pace only over 60 s and 1 point", () => {
+    const history = [h("running", 0, "2026-01-01T00:00:00Z"), h("paused", 10, "2026-01-01T01:00:00Z"), h("running", 20, "2026-01-02T00:00:00Z"), h("running", 50, "2026-01-02T01:00:00Z")];
+    const stretch = runningStretch(history)!;
+    expect(stretch).toEqual({ first: { at: Date.parse("2026-01-02T00:00:00Z"), progress: 20 }, last: { at: Date.parse("2026-01-02T01:00:00Z"), progress: 50 } });
+    // 30 points an hour, 50 left: 100 minutes on.
+    expect(finishAtPace(stretch.first, stretch.last)).toBe(Date.parse("2026-01-02T02:40:00Z"));
+    expect(runningStretch([h("paused", 50, "2026-01-02T00:00:00Z")])).toBeNull();
+    expect(finishAtPace({ at: 0, progress: 70 }, { at: 200, progress: 70.5 })).toBeNull();
+    expect(finishAtPace({ at: 0, progress: 70 }, { at: 59_999, progress: 90 })).toBeNull();
+    expect(finishAtPace({ at: 0, progress: 70 }, { at: 60_000, progress: 70.9 })).toBeNull();
+    expect(finishAtPace({ at: 0, progress: 70 }, { at: 60_000, progress: 71 })).toBe(60_000 + 29 * 60_000);
   });
 });

@@ -9,7 +9,7 @@ describe("readModelRun on the captured majora-v1 run", () => {
   it("reports progress 400/400, completed, and the series from the event files", async () => {
     const { dataDir } = makeDataDir({ key: "majora-v1", copyFixture: true });
     const run = await readModelRun({ dataDir, key: "majora-v1" });
-    expect(run.progress).toEqual({ global_step: 400, max_steps: 400 });
+    expect(run.progress).toEqual({ global_step: 400, max_steps: 400, epoch: 0.64, num_train_epochs: 1, percent: 100 });
     expect(run.completed).toBe(true);
     expect(run.warnings).toEqual([]);
     expect(run.files.map((f) => [f.path, f.kind])).toEqual([
@@ -33,8 +33,12 @@ describe("readModelRun on the captured majora-v1 run", () => {
     // Both event files hold eval/runtime at step 400: the later one (the final evaluation) is kept.
     expect(run.scalars.get("eval/runtime")?.at(-1)).toMatchObject({ step: 400, value: Math.fround(0.2800999879837036) });
     expect(run.scalars.get("eval_runtime")?.at(-1)).toEqual({ step: 400, value: 0.4346, wall_time: null });
+    // The newest record's own time, however recently the files were copied.
     const newest = Math.max(...run.files.map((f) => f.last_time ?? 0));
-    expect(run.last_record_at).toBeGreaterThanOrEqual(newest);
+    expect(run.last_record_at).toBe(newest);
+    expect(new Date(newest).toISOString()).toMatch(/^2026-11-26T/);
+    expect(run.last_record_approximate).toBe(false);
+    expect(run.step_times).toEqual({ first: { step: 5, at: run.files[0].first_time }, last: { step: 400, at: newest } });
   });
 
   it("downsamples every scalar and series to the requested number of points", async () => {
@@ -59,12 +63,14 @@ describe("trainer_state.json", () => {
     const { dataDir, runDir } = makeDataDir({ key: "half", copyFixture: false });
     fs.copyFileSync(path.join(FIXTURE_RUN, "checkpoint-200/trainer_state.json"), path.join(runDir, "trainer_state.json"));
     const run = await readModelRun({ dataDir, key: "half" });
-    expect(run.progress).toEqual({ global_step: 200, max_steps: 400 });
+    expect(run.progress).toMatchObject({ global_step: 200, max_steps: 400, percent: 50 });
     expect(run.completed).toBe(false);
     // Without event files the series come from trainer_state.json, with the JSON's doubles.
     const losses = readTrainerStateFixture("checkpoint-200/trainer_state.json").log_history.filter((r) => r.loss !== undefined);
     expect(run.series.train_loss).toEqual(losses.map((r) => ({ step: r.step, value: r.loss, wall_time: null })));
+    // trainer_state.json records no times: its mtime stands in, marked approximate.
     expect(run.last_record_at).toBe(fs.statSync(path.join(runDir, "trainer_state.json")).mtimeMs);
+    expect(run.last_record_approximate).toBe(true);
   });
 
   it("comes from the highest checkpoint when the run root has none", async () => {
@@ -72,7 +78,7 @@ describe("trainer_state.json", () => {
     fs.rmSync(path.join(runDir, "trainer_state.json"));
     const run = await readModelRun({ dataDir, key: "live" });
     expect(run.files.find((f) => f.kind === "trainer_state")?.path).toBe("runs/live/checkpoint-400/trainer_state.json");
-    expect(run.progress).toEqual({ global_step: 400, max_steps: 400 });
+    expect(run.progress).toMatchObject({ global_step: 400, max_steps: 400, percent: 100 });
   });
 
   it("keeps the summary row's mean train_loss out of the train_loss series", async () => {
@@ -152,6 +158,8 @@ describe("sources and the run folder", () => {
       progress: null,
       completed: false,
       last_record_at: null,
+      last_record_approximate: false,
+      step_times: null,
       warnings: [],
     });
     expect((await readModelRun({ dataDir, key: "../etc" })).warnings).toEqual(["runs/../etc: not a valid model key"]);
