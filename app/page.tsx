@@ -10,18 +10,19 @@ import { ThemeToggle } from "@/components/theme/theme-toggle";
 import { summarizeCosts } from "@/lib/costs";
 import { getEnv } from "@/lib/env";
 import { getGpuUtilization, getThroughput, getTrainingLoss } from "@/lib/metrics";
-import { getSnapshot } from "@/lib/models";
 import { requirePageAccess } from "@/lib/page-access";
-import { getRegistry } from "@/lib/registry";
+import { summarizeRegistry } from "@/lib/registry";
 import type { CostBreakdownResponse, ModelsStatusResponse, TrainingStatusResponse } from "@/lib/schemas/api";
-import { EXPORT_CSV_URL, EXPORT_JSON_URL, KEYS, parseRange } from "@/lib/swr/keys";
+import { parseTimeRange } from "@/lib/schemas/time-range";
+import { EXPORT_CSV_URL, EXPORT_JSON_URL, KEYS } from "@/lib/swr/keys";
+import { getState } from "@/lib/state/live-state";
 import { summarizeTraining } from "@/lib/training";
 
-// Reads the data dir on every request: the numbers must be current, never a build-time copy.
+// Renders the live state on every request: the numbers must be current, never a build-time copy.
 export const dynamic = "force-dynamic";
 
-// A source that fails here is left out of the first paint; the browser asks for it and the
-// error banner says why if it fails there too.
+// GPU history comes from the store; if it fails here it is left out of the first paint, and the
+// browser asks for it (the error banner says why if it fails there too).
 async function settle<T>(what: string, promise: Promise<T>): Promise<T | undefined> {
   try {
     return await promise;
@@ -33,25 +34,20 @@ async function settle<T>(what: string, promise: Promise<T>): Promise<T | undefin
 
 export default async function HomePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageAccess();
-  const range = parseRange((await searchParams).range);
+  const range = parseTimeRange((await searchParams).range);
   // One snapshot for the numbers that derive from it, the same calls the API handlers make.
-  const snapshot = await getSnapshot();
+  const snapshot = await getState();
   const { config, models, warnings, now } = snapshot;
-  const [registry, gpu, loss, throughput] = await Promise.all([
-    settle("the registry", getRegistry()),
-    settle("GPU metrics", getGpuUtilization({ range })),
-    settle("training loss", getTrainingLoss({})),
-    settle("throughput", getThroughput({})),
-  ]);
+  const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
 
   const fallback: Record<string, unknown> = {
     [KEYS.trainingStatus]: summarizeTraining(snapshot) satisfies TrainingStatusResponse,
     [KEYS.modelsStatus]: { models, timestamp: new Date(now).toISOString(), warnings } satisfies ModelsStatusResponse,
     [KEYS.costs]: summarizeCosts(snapshot) satisfies CostBreakdownResponse,
-    ...(registry && { [KEYS.registry]: registry }),
+    [KEYS.registry]: summarizeRegistry(snapshot),
+    [KEYS.trainingLoss]: getTrainingLoss(snapshot, { points: 1000 }),
+    [KEYS.throughput]: getThroughput(snapshot, { points: 1000 }),
     ...(gpu && { [KEYS.gpu(range)]: gpu }),
-    ...(loss && { [KEYS.trainingLoss]: loss }),
-    ...(throughput && { [KEYS.throughput]: throughput }),
   };
   const { refreshSeconds } = getEnv();
   const currency = config.session.currency;

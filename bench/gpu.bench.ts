@@ -2,8 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
+import { toSampleRow } from "@/lib/gpu/sample-writer";
 import { getDb } from "@/lib/store/db";
-import { insertGpuSamples, queryGpuHistory, toSampleRow, type GpuSampleRow } from "@/lib/store/gpu-samples";
+import { insertGpuSamples, queryGpuHistory, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import { makeDataDir } from "../tests/helpers";
 import { line, machine, percentile, timeMs } from "./report";
 

@@ -132,3 +132,20 @@ test("SIGTERM to the npm process that `npm start` runs stops the server", async 
   }
   expect(listening).toBe(false);
 });
+
+test("the dashboard revalidates with the last ETag and an unchanged answer comes back as 304", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "AFS fine-tuning session" })).toBeVisible();
+  const training = (r: { url: () => string }) => r.url().endsWith("/api/training/status");
+  const refresh = async () => {
+    const answer = page.waitForResponse(training);
+    await page.getByTestId("refresh").click();
+    return answer;
+  };
+  const first = await refresh();
+  const second = await refresh();
+  expect(second.status()).toBe(304);
+  expect(await second.request().headerValue("if-none-match")).toBe(await first.headerValue("etag"));
+  // The numbers on screen stay: the 304 hands back the last answer.
+  await expect(page.getByTestId("stat-models-completed")).toContainText("2");
+});

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { formatBytes, formatNumber } from "../components/format";
+import { formatBytes, formatNumber, formatShare } from "../components/format";
 import type { CostBreakdownResponse, GpuUtilizationResponse, ModelStatus, RegistryResponse, ThroughputResponse, TrainingStatusResponse } from "../lib/schemas/api";
 import { collectConsoleErrors, countPixels, noHorizontalScroll, SERIES_1, SERIES_COLOURS, startServerWithoutGpu, TAB_IDS, type TabName } from "./support/dashboard";
 import { copyDemoData } from "./support/env";
@@ -133,6 +133,19 @@ test("the overview's numbers are the API's", async ({ page, request }) => {
     await expect(row).toContainText(m.name);
     await expect(row).toContainText(money(m.total_cost));
     await expect(row.getByRole("progressbar")).toHaveAttribute("aria-valuenow", String(m.progress));
+  }
+});
+
+test("the budget meter says the same on the overview and the costs tab: the amount spent, and the share", async ({ page, request }) => {
+  const { budget_usd: budget, total_cost: spent }: CostBreakdownResponse = await (await request.get("/api/costs/breakdown")).json();
+  expect(budget).toBeGreaterThan(0);
+  for (const id of ["overview", "costs"] as const) {
+    await page.goto(`/?tab=${id}`);
+    const meter = page.getByRole("meter", { name: "Budget used" });
+    await expect(meter, id).toHaveAttribute("aria-valuemin", "0");
+    await expect(meter, id).toHaveAttribute("aria-valuemax", String(budget));
+    await expect(meter, id).toHaveAttribute("aria-valuenow", String(Math.min(spent, budget!)));
+    await expect(meter, id).toHaveAttribute("aria-valuetext", `${formatShare(spent / budget!)} of the budget used`);
   }
 });
 

@@ -1,7 +1,8 @@
 import useSWR from "swr";
 import type { GpuUtilizationResponse } from "@/lib/schemas/api";
 import type { FetchError } from "@/lib/swr/fetcher";
-import { KEYS, type TimeRangeOption } from "@/lib/swr/keys";
+import type { TimeRange } from "@/lib/schemas/time-range";
+import { KEYS } from "@/lib/swr/keys";
 
 // While the live stream is open it appends every sample to this cache, so polling slows to a
 // re-sync now and then (the server's downsampled history keeps the appended points bounded).
@@ -9,6 +10,6 @@ const LIVE_RESYNC_MS = 5 * 60_000;
 
 // GET /api/metrics/gpu-utilization?range=: GPU history over the chosen range; polled on the
 // dashboard's interval whenever the live stream is not delivering.
-export function useGpuUtilization({ range, live = false }: { range: TimeRangeOption; live?: boolean }) {
+export function useGpuUtilization({ range, live = false }: { range: TimeRange; live?: boolean }) {
   return useSWR<GpuUtilizationResponse, FetchError>(KEYS.gpu(range), live ? { refreshInterval: LIVE_RESYNC_MS } : {});
 }

@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from "react";
 import { useSWRConfig } from "swr";
-import { appendGpuSnapshot } from "@/components/metrics/series";
 import {
   gpuSnapshotSchema,
   modelStatusSchema,
@@ -8,7 +7,9 @@ import {
   type GpuUtilizationResponse,
   type ModelsStatusResponse,
 } from "@/lib/schemas/api";
-import { KEYS, RANGE_MS, STREAM_URL, type TimeRangeOption } from "@/lib/swr/keys";
+import { TIME_RANGES, type TimeRange } from "@/lib/schemas/time-range";
+import { appendGpuSnapshot } from "@/lib/swr/gpu-history";
+import { KEYS, STREAM_URL } from "@/lib/swr/keys";
 
 // After the stream answers with an HTTP error (a server without /api/stream), pages in this
 // tab stop asking for a while and rely on polling alone.
@@ -30,7 +31,7 @@ function parseData<T>(schema: { safeParse: (v: unknown) => { success: true; data
 // model's row and refreshes the totals. `live` is true while the stream is open; whenever it
 // is not (missing, failed, reconnecting) the hooks keep polling, so nothing is lost silently.
 // `gpuStatus` is the GPU source's state in the latest `gpu` event (null before the first).
-export function useLiveStream({ range }: { range: TimeRangeOption }) {
+export function useLiveStream({ range }: { range: TimeRange }) {
   const { mutate } = useSWRConfig();
   const [live, setLive] = useState(false);
   // Set on every sample; an unchanged string does not re-render.
@@ -57,7 +58,7 @@ export function useLiveStream({ range }: { range: TimeRangeOption }) {
       if (!snapshot) return;
       setGpuStatus(snapshot.status);
       const { range: r, mutate: m } = latest.current;
-      void m<GpuUtilizationResponse>(KEYS.gpu(r), (current) => (current ? appendGpuSnapshot(current, snapshot, RANGE_MS[r]) : current), {
+      void m<GpuUtilizationResponse>(KEYS.gpu(r), (current) => (current ? appendGpuSnapshot(current, snapshot, TIME_RANGES[r]) : current), {
         revalidate: false,
       });
     });

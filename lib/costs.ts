@@ -1,11 +1,7 @@
 import "server-only";
-import { round } from "@/lib/history";
-import { getSnapshot, type Snapshot } from "@/lib/models";
+import { round } from "@/lib/numbers";
+import type { Snapshot } from "@/lib/models";
 import type { CostBreakdownResponse } from "@/lib/schemas/api";
-
-export async function getCostBreakdown(): Promise<CostBreakdownResponse> {
-  return summarizeCosts(await getSnapshot());
-}
 
 // Totals, the rate and shares from unrounded figures, each rounded once here.
 export function summarizeCosts({ config, models, details, warnings }: Pick<Snapshot, "config" | "models" | "details" | "warnings">): CostBreakdownResponse {

@@ -1,7 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import { Readable } from "node:stream";
-import { parseRange } from "@/lib/data/artifacts";
+import { parseByteRange } from "@/lib/data/artifacts";
 import { ApiError } from "@/lib/errors";
 import { getArtifactFile } from "@/lib/registry";
 
@@ -15,7 +15,7 @@ export async function serveArtifact({ key, name, range }: { key: string; name: s
     "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
     "Accept-Ranges": "bytes",
   };
-  const byteRange = parseRange(range, size);
+  const byteRange = parseByteRange(range, size);
   if (byteRange === "unsatisfiable") {
     throw new ApiError("range_not_satisfiable", "Range not satisfiable", undefined, { "Content-Range": `bytes */${size}` });
   }

@@ -9,6 +9,8 @@ const envSchema = z.object({
   AFS_VIEWER_TOKEN: z.string().min(1).optional(),
   AFS_REFRESH_SECONDS: z.coerce.number().int().positive().default(30),
   AFS_STALE_MINUTES: z.coerce.number().positive().default(10),
+  AFS_RESCAN_SECONDS: z.coerce.number().positive().default(10),
+  AFS_WATCH: z.enum(["on", "off"]).default("on"),
   AFS_GPU_SOURCE: z
     .string()
     .regex(/^(nvidia-smi|off|replay:.+)$/, 'expected "nvidia-smi", "off" or "replay:<file>"')
@@ -28,6 +30,8 @@ export type Env = {
   viewerToken?: string;
   refreshSeconds: number;
   staleMs: number;
+  rescanMs: number;
+  watch: boolean;
   gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number };
 };
 
@@ -47,6 +51,8 @@ export function getEnv(): Env {
     viewerToken: parsed.data.AFS_VIEWER_TOKEN,
     refreshSeconds: parsed.data.AFS_REFRESH_SECONDS,
     staleMs: parsed.data.AFS_STALE_MINUTES * 60_000,
+    rescanMs: parsed.data.AFS_RESCAN_SECONDS * 1000,
+    watch: parsed.data.AFS_WATCH === "on",
     gpu: {
       source: parsed.data.AFS_GPU_SOURCE as GpuSourceSetting,
       intervalMs: parsed.data.AFS_GPU_INTERVAL_MS,

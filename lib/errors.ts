@@ -1,3 +1,5 @@
+import type { z } from "zod";
+
 export type ErrorCode =
   | "bad_request"
   | "unauthorized"
@@ -63,4 +65,24 @@ export function errorResponse(error: unknown): Response {
   // The detail goes to the server log only: clients never see internals or stack traces.
   console.error(error);
   return Response.json({ error: "Internal server error" }, { status: 500 });
+}
+
+// zod's issues as "path: message" lines, for answers and warnings.
+export function formatZodIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = issue.path.reduce<string>(
+      (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+      "",
+    );
+    return where ? `${where}: ${issue.message}` : issue.message;
+  });
+}
+
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

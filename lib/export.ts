@@ -1,6 +1,6 @@
 import "server-only";
 import { summarizeCosts } from "@/lib/costs";
-import { getSnapshot } from "@/lib/models";
+import type { Snapshot } from "@/lib/models";
 import { modelStatusSchema, type ModelStatus } from "@/lib/schemas/api";
 
 const CSV_COLUMNS = Object.keys(modelStatusSchema.shape) as (keyof ModelStatus)[];
@@ -18,12 +18,7 @@ export function toCsv(models: ModelStatus[]): string {
   return rows.join("\r\n") + "\r\n";
 }
 
-export async function exportCsv(): Promise<string> {
-  return toCsv((await getSnapshot()).models);
-}
-
-export async function exportJson() {
-  const snapshot = await getSnapshot();
+export function exportJson(snapshot: Snapshot) {
   return {
     generated_at: new Date(snapshot.now).toISOString(),
     session: snapshot.config.session,

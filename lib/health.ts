@@ -1,20 +1,20 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
-import { describeError } from "@/lib/data/file-cache";
-import { getSnapshot } from "@/lib/models";
+import { describeError } from "@/lib/errors";
+import { getScanProgress, getStateIfReady } from "@/lib/state/live-state";
 import type { HealthResponse } from "@/lib/schemas/api";
 import { SCHEMA_VERSION } from "@/lib/store/db";
 import packageJson from "@/package.json";
 
 // healthy, or degraded (still serving) while the data dir has warnings; unhealthy when the
-// store cannot be read, which is the one thing the dashboard cannot serve without.
+// store cannot be read, which is the one thing the dashboard cannot serve without. Answers at
+// once, also while the first scan of the data dir runs (`scan` says how far it is).
 export async function getHealth(): Promise<HealthResponse> {
   const { dataDir, dbPath } = getEnv();
   let warnings: string[];
   let status: HealthResponse["status"];
   try {
-    // The snapshot opens the store and reads every data file.
-    warnings = (await getSnapshot()).warnings;
+    warnings = (await getStateIfReady())?.warnings ?? [];
     status = warnings.length ? "degraded" : "healthy";
   } catch (error) {
     if (!String((error as { code?: unknown })?.code).startsWith("SQLITE_")) throw error;
@@ -29,6 +29,7 @@ export async function getHealth(): Promise<HealthResponse> {
     version: packageJson.version,
     data_dir: dataDir,
     db: { path: dbPath, schema_version: SCHEMA_VERSION },
+    scan: getScanProgress(),
     warnings,
   };
 }

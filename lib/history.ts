@@ -1,23 +1,44 @@
 import type { ModelStatusValue } from "@/lib/schemas/config";
 
-// Pure computations over one model's status history (oldest first), kept apart from I/O so
-// they are tested on plain arrays.
+// What the dashboard needs from one model's status history, folded as updates are appended, so
+// no read walks the whole history. Pure, so it is tested on plain values.
 export type HistoryEntry = { status: ModelStatusValue; progress: number; source: string; at: string };
+
+export type ProgressAt = { at: number; progress: number };
+
+export type HistoryAggregate = {
+  latest: HistoryEntry | null;
+  // The newest update that was posted rather than recorded from run files.
+  latest_posted_at: string | null;
+  first_at: string | null;
+  // Time spent `running` in closed stretches; the open one accrues until now (hoursRunning).
+  running_ms: number;
+  // The current running stretch's first and newest points, for the pace of an estimate.
+  stretch: { first: ProgressAt; last: ProgressAt } | null;
+};
+
+export const EMPTY_HISTORY: HistoryAggregate = { latest: null, latest_posted_at: null, first_at: null, running_ms: 0, stretch: null };
 
 const HOUR_MS = 3_600_000;
 
-// Wall hours spent in `running`; the current stretch keeps accruing until `now`.
-export function hoursRunning(history: HistoryEntry[], now: number): number {
-  let ms = 0;
-  history.forEach((entry, i) => {
-    if (entry.status !== "running") return;
-    const end = i + 1 < history.length ? Date.parse(history[i + 1].at) : now;
-    ms += Math.max(0, end - Date.parse(entry.at));
-  });
-  return ms / HOUR_MS;
+export function appendHistory(history: HistoryAggregate, entry: HistoryEntry): HistoryAggregate {
+  const { latest } = history;
+  const point = { at: Date.parse(entry.at), progress: entry.progress };
+  const wasRunning = latest?.status === "running";
+  return {
+    latest: entry,
+    latest_posted_at: entry.source === "run" ? history.latest_posted_at : entry.at,
+    first_at: history.first_at !== null && history.first_at < entry.at ? history.first_at : entry.at,
+    running_ms: history.running_ms + (wasRunning ? Math.max(0, point.at - Date.parse(latest.at)) : 0),
+    stretch: entry.status !== "running" ? null : wasRunning && history.stretch ? { first: history.stretch.first, last: point } : { first: point, last: point },
+  };
 }
 
-export type ProgressAt = { at: number; progress: number };
+// Wall hours spent in `running`; the current stretch keeps accruing until `now`.
+export function hoursRunning(history: HistoryAggregate, now: number): number {
+  const open = history.latest?.status === "running" ? Math.max(0, now - Date.parse(history.latest.at)) : 0;
+  return (history.running_ms + open) / HOUR_MS;
+}
 
 // A pace is trusted only over at least this long and this much progress: two updates 0.2 s and
 // half a point apart say nothing about when a run ends.
@@ -31,19 +52,4 @@ export function finishAtPace(first: ProgressAt, last: ProgressAt): number | null
   const dp = last.progress - first.progress;
   if (dt < MIN_PACE_MS || dp < MIN_PACE_POINTS) return null;
   return last.at + ((100 - last.progress) / dp) * dt;
-}
-
-// The current running stretch of a history: its first and newest entry.
-export function runningStretch(history: HistoryEntry[]): { first: ProgressAt; last: ProgressAt } | null {
-  const last = history.at(-1);
-  if (!last || last.status !== "running") return null;
-  let first = history.length - 1;
-  while (first > 0 && history[first - 1].status === "running") first--;
-  const point = (e: HistoryEntry) => ({ at: Date.parse(e.at), progress: e.progress });
-  return { first: point(history[first]), last: point(last) };
-}
-
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -1,19 +1,15 @@
 import "server-only";
-import { getEnv } from "@/lib/env";
 import { ApiError } from "@/lib/errors";
-import { loadConfig } from "@/lib/data/config";
 import { getGpuSnapshot } from "@/lib/gpu/poller";
-import { round } from "@/lib/history";
+import { round } from "@/lib/numbers";
 import { queryGpuHistory } from "@/lib/store/gpu-samples";
-import { findModel } from "@/lib/models";
-import { readModelRun, type ScalarPoint } from "@/lib/runs/model-run";
-import { listRunFolders } from "@/lib/runs/scan";
-import type { SeriesName } from "@/lib/runs/tags";
+import { findModel, type Snapshot } from "@/lib/models";
+import { downsamplePoints } from "@/lib/runs/downsample";
+import type { ScalarPoint } from "@/lib/runs/model-run";
+import type { SeriesName } from "@/lib/schemas/series";
 import type { ModelConfig } from "@/lib/schemas/config";
 import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
-
-export const TIME_RANGES = { "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 } as const;
-export type TimeRange = keyof typeof TIME_RANGES;
+import { TIME_RANGES, type TimeRange } from "@/lib/schemas/time-range";
 
 // GPU history from the store, downsampled per GPU keeping peaks. `source` names where live
 // samples come from now ("replay" for a recording), or "none" when no GPU is being read.
@@ -35,11 +31,6 @@ export async function getGpuUtilization({ range, gpu, points = 500 }: { range: T
   };
 }
 
-async function selectModels(model?: string): Promise<ModelConfig[]> {
-  const { config } = await loadConfig({ dataDir: getEnv().dataDir });
-  return model ? [findModel(config.models, model)] : config.models;
-}
-
 // Two series of one model joined on step, as the seed's rows: one row per step that either has.
 function joinOnStep<A extends string, B extends string>(model: string, a: [A, ScalarPoint[]], b: [B, ScalarPoint[]]) {
   const rows = new Map<number, { model: string; step: number; timestamp: string | null } & Record<A | B, number | null>>();
@@ -54,38 +45,34 @@ function joinOnStep<A extends string, B extends string>(model: string, a: [A, Sc
   return [...rows.values()].sort((x, y) => x.step - y.step);
 }
 
-async function seriesRows<A extends SeriesName, B extends SeriesName>(opts: { model?: string; points?: number; series: [A, B] }) {
-  const { dataDir } = getEnv();
-  const runDirs = await listRunFolders({ dataDir });
-  const rows = [];
-  for (const m of await selectModels(opts.model)) {
-    if (!runDirs.has(m.key)) continue;
-    const run = await readModelRun({ dataDir, key: m.key, aliases: m.metrics, points: opts.points });
+// The models asked for (404 for an unknown key), in config order.
+export function selectModels(snapshot: Snapshot, model?: string): ModelConfig[] {
+  return model ? [findModel(snapshot.config.models, model)] : snapshot.config.models;
+}
+
+function seriesRows<A extends SeriesName, B extends SeriesName>(snapshot: Snapshot, opts: { model?: string; points: number; series: [A, B] }) {
+  const shrink = (points: ScalarPoint[]) => downsamplePoints({ points, max: opts.points });
+  return selectModels(snapshot, opts.model).flatMap((m) => {
+    const run = snapshot.runs.get(m.key)!;
     const [a, b] = opts.series;
-    rows.push(...joinOnStep(m.key, [a, run.series[a]], [b, run.series[b]]));
-  }
-  return rows;
+    return joinOnStep(m.key, [a, shrink(run.series[a])], [b, shrink(run.series[b])]);
+  });
 }
 
 // Loss curves from the models' run files, downsampled per series to at most `points`.
-export async function getTrainingLoss(opts: { model?: string; points?: number }): Promise<TrainingLossResponse> {
-  const metrics = await seriesRows({ ...opts, series: ["train_loss", "val_loss"] });
+export function getTrainingLoss(snapshot: Snapshot, opts: { model?: string; points: number }): TrainingLossResponse {
+  const metrics = seriesRows(snapshot, { ...opts, series: ["train_loss", "val_loss"] });
   return { metrics, source: metrics.length ? "runs" : "none" };
 }
 
-export async function getThroughput(opts: { model?: string; points?: number }): Promise<ThroughputResponse> {
-  const metrics = await seriesRows({ ...opts, series: ["samples_per_sec", "tokens_per_sec"] });
+export function getThroughput(snapshot: Snapshot, opts: { model?: string; points: number }): ThroughputResponse {
+  const metrics = seriesRows(snapshot, { ...opts, series: ["samples_per_sec", "tokens_per_sec"] });
   return { metrics, source: metrics.length ? "runs" : "none" };
 }
 
-// One configured model's run (404 for an unknown key), read with its own tag aliases.
-async function readRunOf({ key, points }: { key: string; points?: number }) {
-  const [model] = await selectModels(key);
-  return readModelRun({ dataDir: getEnv().dataDir, key, aliases: model.metrics, points });
-}
-
-export async function getModelRuns({ key }: { key: string }) {
-  const run = await readRunOf({ key });
+export function getModelRuns(snapshot: Snapshot, { key }: { key: string }) {
+  const [model] = selectModels(snapshot, key);
+  const run = snapshot.runs.get(model.key)!;
   return {
     key,
     files: run.files.map((f) => ({
@@ -101,13 +88,18 @@ export async function getModelRuns({ key }: { key: string }) {
   };
 }
 
-export async function getScalars({ key, tag, points }: { key: string; tag: string; points?: number }) {
-  const run = await readRunOf({ key, points });
+export function getScalars(snapshot: Snapshot, { key, tag, points }: { key: string; tag: string; points: number }) {
+  const [model] = selectModels(snapshot, key);
+  const run = snapshot.runs.get(model.key)!;
   const series = run.scalars.get(tag);
   if (!series) throw new ApiError("not_found", `No scalar "${tag}" for model "${key}"`, { tags: [...run.scalars.keys()].sort() });
   return {
     key,
     tag,
-    points: series.map((p) => ({ step: p.step, value: p.value, timestamp: p.wall_time === null ? null : new Date(p.wall_time).toISOString() })),
+    points: downsamplePoints({ points: series, max: points }).map((p) => ({
+      step: p.step,
+      value: p.value,
+      timestamp: p.wall_time === null ? null : new Date(p.wall_time).toISOString(),
+    })),
   };
 }

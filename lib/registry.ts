@@ -1,26 +1,20 @@
 import "server-only";
 import { listArtifacts, type Artifact } from "@/lib/data/artifacts";
 import { ApiError } from "@/lib/errors";
-import { findModel, getSnapshot } from "@/lib/models";
+import { findModel, type Snapshot } from "@/lib/models";
+import { getState } from "@/lib/state/live-state";
 import type { RegistryResponse } from "@/lib/schemas/api";
 
 export function downloadUrl(key: string, name: string): string {
   return `/api/models/${encodeURIComponent(key)}/files/${encodeURIComponent(name)}`;
 }
 
-export async function getRegistry(): Promise<RegistryResponse> {
-  const snapshot = await getSnapshot();
-  const { config, models, dataDir } = snapshot;
-  const warnings = [...snapshot.warnings]; // the snapshot may be shared with concurrent requests
-  const listings = await Promise.all(
-    models.map((m) => {
-      const folder = config.models.find((c) => c.key === m.key)?.artifacts;
-      return folder ? listArtifacts({ dataDir, folder }) : { files: [] as Artifact[], warning: undefined };
-    }),
-  );
-  const entries = models.map((m, i) => {
-    const { files, warning } = listings[i];
-    if (warning) warnings.push(`${m.key}: ${warning}`);
+// Every model with its artifact files, as listed when the data dir last changed.
+export function summarizeRegistry({ models, artifacts, warnings }: Snapshot): RegistryResponse {
+  const listingWarnings: string[] = [];
+  const entries = models.map((m) => {
+    const { files, warning } = artifacts.get(m.key) ?? { files: [] };
+    if (warning) listingWarnings.push(`${m.key}: ${warning}`);
     return {
       key: m.key,
       name: m.name,
@@ -33,13 +27,14 @@ export async function getRegistry(): Promise<RegistryResponse> {
       files: files.map((f) => ({ name: f.name, size_bytes: f.sizeBytes, download_url: downloadUrl(m.key, f.name) })),
     };
   });
-  return { models: entries, warnings };
+  return { models: entries, warnings: [...warnings, ...listingWarnings] };
 }
 
 // The name is only ever compared with the listed files, never joined into a path, so no
-// spelling of "../" can reach outside the artifacts folder.
+// spelling of "../" can reach outside the artifacts folder. The folder is listed again here, so
+// a file removed since the last scan is a 404 rather than a failed stream.
 export async function getArtifactFile({ key, name }: { key: string; name: string }): Promise<Artifact> {
-  const { config, dataDir } = await getSnapshot();
+  const { config, dataDir } = await getState();
   const folder = findModel(config.models, key).artifacts;
   const listing = folder ? await listArtifacts({ dataDir, folder }) : { files: [] };
   const file = listing.files.find((f) => f.name === name);

@@ -1,6 +1,6 @@
 import type { ModelRun } from "@/lib/runs/model-run";
 import type { ModelStatusValue } from "@/lib/schemas/config";
-import { round } from "@/lib/history";
+import { round } from "@/lib/numbers";
 
 export type RunVerdict = {
   // A status to record, when the run's data says something other than the current status.
@@ -14,37 +14,35 @@ export type RunVerdict = {
   old: boolean;
 };
 
-// What a model's run files say about it. Run data newer than the newest recorded update moves
-// the status: `completed` once the run reaches its end or writes its final summary, `running`
+// What a model's run files say about it. Run data newer than the newest posted update moves the
+// status (updates recorded from the run only mirror it): `completed` once the run reaches its end or writes its final summary, `running`
 // while the newest record is fresher than staleMs. The run's progress is shown unless a status
 // was posted after its newest record. A running model whose unfinished run stopped writing is
 // stalled: the status stays, and stalled_since says since when.
 export function judgeRun(input: {
   run: Pick<ModelRun, "progress" | "completed" | "last_record_at">;
   current: { status: ModelStatusValue; progress: number };
-  lastUpdateAt: string | null;
   lastPostedAt: string | null;
   runSeenAt: string | null;
   now: number;
   staleMs: number;
 }): RunVerdict {
-  const { run, current, lastUpdateAt, lastPostedAt, runSeenAt, now, staleMs } = input;
+  const { run, current, lastPostedAt, runSeenAt, now, staleMs } = input;
   const lastRecord = run.last_record_at;
   if (lastRecord === null) return { change: null, progress: null, stalled_since: null, old: false };
   const fresh = now - lastRecord < staleMs;
   const old = runSeenAt !== null && lastRecord < Date.parse(runSeenAt) - staleMs;
   const runProgress = run.progress ? round(run.progress.percent, 2) : run.completed ? 100 : null;
-  const newer = lastUpdateAt === null || lastRecord > Date.parse(lastUpdateAt);
+  const newer = lastPostedAt === null || lastRecord > Date.parse(lastPostedAt);
   let change: RunVerdict["change"] = null;
   if (newer && (run.completed || fresh)) {
     const next = { status: run.completed ? ("completed" as const) : ("running" as const), progress: runProgress ?? current.progress };
     if (next.status !== current.status || next.progress !== current.progress) change = next;
   }
   const status = change?.status ?? current.status;
-  const postedLater = lastPostedAt !== null && Date.parse(lastPostedAt) >= lastRecord;
   return {
     change,
-    progress: postedLater ? null : runProgress,
+    progress: newer ? runProgress : null,
     stalled_since: status === "running" && !run.completed && !fresh ? lastRecord : null,
     old,
   };

@@ -3,6 +3,7 @@ import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { startLiveState } from "@/lib/state/live-state";
 import { getDb } from "@/lib/store/db";
 import { pruneGpuHistory } from "@/lib/store/gpu-samples";
 
@@ -17,6 +18,7 @@ export function startServer() {
   const where = env.apiToken ? "AFS_API_TOKEN" : tokenFilePath(env.dataDir);
   console.log(`[afs] data dir ${env.dataDir}, store ${env.dbPath}, admin token from ${where}`);
 
+  startLiveState();
   subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
   startGpuPoller();
   setInterval(() => pruneGpuHistory({ now: Date.now() }), PRUNE_EVERY_MS).unref();

@@ -1,17 +1,14 @@
 import "server-only";
-import { loadConfig } from "@/lib/data/config";
-import { getEnv } from "@/lib/env";
 import { publishEvent } from "@/lib/events";
-import { findModel, getModelStatus } from "@/lib/models";
+import { findModel } from "@/lib/models";
 import type { ModelStatus, UpdateStatusBody } from "@/lib/schemas/api";
-import { insertStatusUpdate } from "@/lib/store/status-updates";
+import { applyStatusUpdate, getState } from "@/lib/state/live-state";
 
-// Appends to the model's history; the answer is the model's status after the write.
-export async function updateStatus(body: UpdateStatusBody & { source: string }): Promise<ModelStatus> {
-  const { config } = await loadConfig({ dataDir: getEnv().dataDir });
-  findModel(config.models, body.model_key);
-  insertStatusUpdate({ ...body, at: new Date().toISOString() });
-  const status = await getModelStatus({ key: body.model_key });
+// Appends to the model's history; the answer is the model's status after the write, which every
+// later read shows too.
+export async function updateStatus({ source, ...body }: UpdateStatusBody & { source: string }): Promise<ModelStatus> {
+  findModel((await getState()).config.models, body.model_key);
+  const status = applyStatusUpdate({ model_key: body.model_key, status: body.status, progress: body.progress, source })!;
   publishEvent({ type: "status", data: status });
   return status;
 }

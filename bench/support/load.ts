@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -141,37 +141,68 @@ export type LoadResult = {
   non2xx: number;
   "2xx": number;
 };
-type Autocannon = (opts: { url: string; connections: number; duration: number; pipelining?: number }) => Promise<LoadResult>;
+type Autocannon = (opts: { url: string; connections: number; duration: number; headers?: Record<string, string> }) => Promise<LoadResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-export async function runLoad({ url, connections, seconds }: { url: string; connections: number; seconds: number }): Promise<LoadResult> {
+export async function runLoad({
+  url,
+  connections,
+  seconds,
+  headers,
+}: {
+  url: string;
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+}): Promise<LoadResult> {
   if (new URL(url).hostname !== "127.0.0.1") throw new Error(`load only goes to 127.0.0.1, not ${url}`);
-  return autocannon({ url, connections, duration: seconds });
+  return autocannon({ url, connections, duration: seconds, headers });
 }
 
-// --- the ceiling: a plain Node http server answering fixed bodies from memory ---------------------
+// --- the ceilings: the same bytes from memory, behind plain node:http and behind a bare Next app ---
+
+export type FixedRoute = { type: string; body: Buffer; etag: string };
+export type CeilingServer = { url: string; child: ChildProcess; stop: () => Promise<void> };
 
 // A child process, like the dashboard's server, so it does not share the load generator's event loop.
 const PLAIN_SERVER = `
 const http = require("node:http");
 const routes = new Map(Object.entries(JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")))
-  .map(([p, r]) => [p, { type: r.type, body: Buffer.from(r.body, "base64") }]));
+  .map(([p, r]) => [p, { type: r.type, etag: r.etag, body: Buffer.from(r.body, "base64") }]));
 const server = http.createServer((req, res) => {
   const r = routes.get(req.url);
   if (!r) { res.statusCode = 404; res.end(); return; }
-  res.setHeader("Content-Type", r.type);
+  res.setHeader("ETag", r.etag);
   res.setHeader("Cache-Control", "no-store");
+  if (req.headers["if-none-match"] === r.etag) { res.statusCode = 304; res.end(); return; }
+  res.setHeader("Content-Type", r.type);
   res.end(r.body);
 });
 server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-export type PlainServer = { url: string; child: ChildProcess; stop: () => Promise<void> };
+// The route every bare Next handler answers: the bytes from memory, 304 on a matching ETag.
+const NEXT_ROUTE = `
+import fs from "node:fs";
+const routes = JSON.parse(fs.readFileSync(process.env.CEILING_ROUTES!, "utf8"));
+export const dynamic = "force-dynamic";
+export async function GET(req: Request, { params }: { params: Promise<{ path: string[] }> }) {
+  const r = routes["/" + (await params).path.join("/")];
+  if (!r) return new Response(null, { status: 404 });
+  const headers = { ETag: r.etag, "Cache-Control": "no-store" };
+  if (req.headers.get("if-none-match") === r.etag) return new Response(null, { status: 304, headers });
+  return new Response(Buffer.from(r.body, "base64"), { headers: { ...headers, "Content-Type": r.type } });
+}
+`;
 
-export async function startPlainServer({ routes, scratchFile }: { routes: Record<string, { type: string; body: Buffer }>; scratchFile: string }): Promise<PlainServer> {
-  const encoded = Object.fromEntries(Object.entries(routes).map(([p, r]) => [p, { type: r.type, body: r.body.toString("base64") }]));
-  fs.writeFileSync(scratchFile, JSON.stringify(encoded));
+function writeRoutes(file: string, routes: Record<string, FixedRoute>) {
+  const encoded = Object.fromEntries(Object.entries(routes).map(([p, r]) => [p, { type: r.type, etag: r.etag, body: r.body.toString("base64") }]));
+  fs.writeFileSync(file, JSON.stringify(encoded));
+}
+
+export async function startPlainServer({ routes, scratchFile }: { routes: Record<string, FixedRoute>; scratchFile: string }): Promise<CeilingServer> {
+  writeRoutes(scratchFile, routes);
   const child = spawn(process.execPath, ["-e", PLAIN_SERVER, scratchFile], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
@@ -185,16 +216,38 @@ export async function startPlainServer({ routes, scratchFile }: { routes: Record
     });
     child.once("exit", (code) => reject(new Error(`plain server exited with ${code}`)));
   });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) };
+}
+
+// A bare Next app of the same Next version, built with the same bundler, whose one catch-all
+// route handler answers fixed bytes: what any route costs in this framework. Built in `dir`
+// (inside the project, so Turbopack finds its node_modules) and started with `next start`.
+export async function startNextCeiling({ routes, dir, port }: { routes: Record<string, FixedRoute>; dir: string; port: number }): Promise<CeilingServer> {
+  const routeDir = path.join(dir, "app", "api", "[...path]");
+  fs.mkdirSync(routeDir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ private: true }));
+  fs.writeFileSync(path.join(routeDir, "route.ts"), NEXT_ROUTE);
+  const routesFile = path.join(dir, "routes.json");
+  writeRoutes(routesFile, routes);
+  const next = createRequire(import.meta.url).resolve("next/dist/bin/next");
+  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", CEILING_ROUTES: routesFile };
+  execFileSync(process.execPath, [next, "build"], { cwd: dir, env, stdio: "ignore" });
+  const child = spawn(process.execPath, [next, "start", "-p", String(port), "-H", "127.0.0.1"], { cwd: dir, env, stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error("the bare Next app exited at start");
+    if (await fetch(`${url}${Object.keys(routes)[0]}`).then((r) => r.ok, () => false)) return { url, child, stop: () => stopChild(child) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error("the bare Next app did not answer in 30 s");
+}
+
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
 }
 
 // --- SSE clients ---------------------------------------------------------------------------------

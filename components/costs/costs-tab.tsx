@@ -2,6 +2,7 @@
 
 import { useMemo } from "react";
 import { formatHours, formatMoney, formatShare } from "@/components/format";
+import { BudgetMeter } from "@/components/ui/budget-meter";
 import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { useCosts } from "@/hooks/use-costs";
@@ -53,20 +54,11 @@ export function CostsTab({ currency }: { currency: string }) {
                 </div>
               </dl>
               {used !== null && (
-                <div
-                  className="budget-bar mt-4"
-                  role="meter"
-                  aria-label="Budget used"
-                  aria-valuemin={0}
-                  aria-valuemax={100}
-                  aria-valuenow={Math.min(100, Math.round(used * 1000) / 10)}
-                  aria-valuetext={`${formatShare(used)} of the budget used`}
-                  data-over={used > 1 || undefined}
-                >
-                  <div style={{ width: `${Math.min(100, used * 100)}%` }} />
-                </div>
+                <>
+                  <BudgetMeter spent={costs.total_cost} budget={budget} className="mt-4" />
+                  <p className="mt-2 text-xs text-muted">{formatShare(used)} of the budget used</p>
+                </>
               )}
-              {used !== null && <p className="mt-2 text-xs text-muted">{formatShare(used)} of the budget used</p>}
             </>
           )}
         </Card>

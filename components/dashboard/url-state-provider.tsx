@@ -1,11 +1,8 @@
 "use client";
 
 import { useSearchParams } from "next/navigation";
-import { createContext, useCallback, useEffect, useMemo, useState } from "react";
-
-type SetParam = (name: string, value: string | null, options?: { push?: boolean }) => void;
-
-export const UrlStateContext = createContext<{ searchParams: URLSearchParams; setParam: SetParam } | null>(null);
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { UrlStateContext, type SetParam } from "@/hooks/use-url-state";
 
 // The dashboard's query-string state (?tab=, ?range=, ?model=). Changes are written with
 // history.pushState/replaceState, with no server round trip (the page already holds every tab's

@@ -3,6 +3,11 @@ import type { XY } from "./series";
 
 export type PointStat = { label: string; point: XY; digits: number };
 
+// The stat of each series that has a point: [label, series, fraction digits].
+export function pointStats(entries: Array<[string, XY[], number]>): PointStat[] {
+  return entries.flatMap(([label, points, digits]) => (points[0] ? [{ label, point: points[0], digits }] : []));
+}
+
 // Lone measurements in words ("Samples/s 564 at step 400") where a chart would be a single dot.
 export function PointStats({ stats, testId }: { stats: PointStat[]; testId: string }) {
   return (

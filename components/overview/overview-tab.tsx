@@ -1,9 +1,10 @@
 "use client";
 
 import { useActivity } from "@/components/dashboard/data-provider";
-import { formatMoney, formatNumber, formatShare } from "@/components/format";
+import { formatMoney, formatNumber } from "@/components/format";
 import { gpuLive, gpuUnavailable } from "@/components/metrics/gpu-source";
 import { Chip } from "@/components/ui/badge";
+import { BudgetMeter } from "@/components/ui/budget-meter";
 import { LocalTime } from "@/components/ui/local-time";
 import { StatCard } from "@/components/ui/stat-card";
 import { useCosts } from "@/hooks/use-costs";
@@ -13,13 +14,13 @@ import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
 import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useUrlState } from "@/hooks/use-url-state";
-import { parseRange } from "@/lib/swr/keys";
+import { parseTimeRange } from "@/lib/schemas/time-range";
 import { ModelTable } from "./model-table";
 import { inProgressDetail, summarizeEstimate } from "./summary";
 
 export function OverviewTab({ currency }: { currency: string }) {
   const { searchParams } = useUrlState();
-  const range = parseRange(searchParams.get("range"));
+  const range = parseTimeRange(searchParams.get("range"));
   const { live, gpuStatus } = useLiveStream({ range });
   // Often enough that an estimated finish (shown to the minute) is gone soon after it passes.
   const now = useNow(useActivity().serverNow, 15_000);
@@ -49,20 +50,7 @@ export function OverviewTab({ currency }: { currency: string }) {
           display={remaining === null ? "No budget" : formatMoney(remaining, currency)}
           detail={budget === null ? "Set session.budget_usd to track it" : `of ${formatMoney(budget, currency)}`}
         >
-          {budget !== null && remaining !== null && budget > 0 && (
-            <div
-              className="budget-bar mt-3"
-              role="meter"
-              aria-label="Budget used"
-              aria-valuemin={0}
-              aria-valuemax={budget}
-              aria-valuenow={Math.min(budget, Math.max(0, budget - remaining))}
-              aria-valuetext={`${formatShare(Math.max(0, budget - remaining) / budget)} of the budget used`}
-              data-over={remaining < 0 || undefined}
-            >
-              <div style={{ width: `${Math.min(100, Math.max(0, ((budget - remaining) / budget) * 100))}%` }} />
-            </div>
-          )}
+          {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.total_cost} budget={budget} className="mt-3" />}
         </StatCard>
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
         <StatCard

@@ -1,8 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { requireAccess } from "@/lib/auth";
-import { formatZodIssues } from "@/lib/data/config";
-import { ApiError, errorResponse } from "@/lib/errors";
+import { ApiError, errorResponse, formatZodIssues } from "@/lib/errors";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 

@@ -1,7 +1,7 @@
 import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { describeError, isMissing } from "./file-cache";
+import { describeError, isMissing } from "@/lib/errors";
 
 export type Artifact = { name: string; sizeBytes: number; path: string };
 
@@ -37,7 +37,7 @@ export type ByteRange = { start: number; end: number };
 
 // Parses a single-range `Range: bytes=…` header. null: no usable range (serve the whole file);
 // "unsatisfiable": a well-formed range that lies past the end (416).
-export function parseRange(header: string | null, size: number): ByteRange | null | "unsatisfiable" {
+export function parseByteRange(header: string | null, size: number): ByteRange | null | "unsatisfiable" {
   const match = header?.match(/^bytes=(\d*)-(\d*)$/);
   if (!match || (match[1] === "" && match[2] === "")) return null;
   if (match[1] === "") {

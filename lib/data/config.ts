@@ -3,7 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { modelConfigSchema, sessionConfigSchema, type AfsConfig, type ModelConfig } from "@/lib/schemas/config";
-import { describeError, isMissing, readCached } from "./file-cache";
+import { describeError, formatZodIssues, isMissing } from "@/lib/errors";
+import { readCached } from "./file-cache";
 
 export const CONFIG_FILE = "afs.config.json";
 
@@ -12,16 +13,6 @@ const EMPTY_CONFIG: AfsConfig = { session: sessionConfigSchema.parse({}), models
 // The last config read from valid JSON, per data dir: a file broken while being edited keeps the
 // dashboard on what it last knew, with a warning, instead of emptying it.
 const lastGood = new Map<string, AfsConfig>();
-
-export function formatZodIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const where = issue.path.reduce<string>(
-      (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
-      "",
-    );
-    return where ? `${where}: ${issue.message}` : issue.message;
-  });
-}
 
 type LoadedConfig = { config: AfsConfig; modifiedAt: string | null; warnings: string[] };
 type Parsed = { ok: true; modifiedAt: string; config: AfsConfig; problems: string[] } | { ok: false; modifiedAt: string; problems: string[] };

@@ -2,8 +2,8 @@ import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { evaluationSchema, type Evaluation } from "@/lib/schemas/config";
-import { formatZodIssues } from "./config";
-import { describeError, readCached } from "./file-cache";
+import { describeError, formatZodIssues } from "@/lib/errors";
+import { readCached } from "./file-cache";
 
 type FileResult = { evaluations: Evaluation[]; problems: string[] };
 

@@ -32,12 +32,3 @@ export async function readCached<T>(
   }
   return pending;
 }
-
-export function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

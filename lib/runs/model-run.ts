@@ -1,12 +1,12 @@
 import "server-only";
 import path from "node:path";
-import { describeError } from "@/lib/data/file-cache";
-import { downsamplePoints } from "./downsample";
+import { describeError } from "@/lib/errors";
 import { tailEventFile } from "./event-file";
 import { tailJsonlLog } from "./jsonl-log";
 import { scanRunDir, type RunFileKind } from "./scan";
 import { forgetTails, type TaggedPoint } from "./tail";
-import { resolveAliases, SERIES_NAMES, type SeriesAliases, type SeriesName } from "./tags";
+import { SERIES_NAMES, type SeriesName } from "@/lib/schemas/series";
+import { resolveAliases, type SeriesAliases } from "./tags";
 import { readTrainerState, type Progress } from "./trainer-state";
 
 // Times are ms since the epoch; null where the source has none (trainer_state.json rows).
@@ -82,18 +82,16 @@ const memo = (g.__afsModelRuns ??= new Map());
 // Training curves and progress of runs/<key>/ from its TensorBoard event files,
 // trainer_state.json and JSONL logs. Event files and logs are read incrementally across calls,
 // and an unchanged run returns the previous answer, so treat the result as read-only. Never
-// throws on bad data: problems come back in `warnings`, each naming its file. With `points`,
-// each scalar and series is downsampled to at most that many points.
+// throws on bad data: problems come back in `warnings`, each naming its file. Every point is
+// kept; answers downsample.
 export async function readModelRun({
   dataDir,
   key,
   aliases,
-  points: maxPoints,
 }: {
   dataDir: string;
   key: string;
   aliases?: Partial<SeriesAliases>;
-  points?: number;
 }): Promise<ModelRun> {
   const scan = await scanRunDir({ dataDir, key });
   const warnings = [...scan.warnings];
@@ -136,10 +134,10 @@ export async function readModelRun({
   }
   forgetTails({ dir: scan.root + path.sep, keep: new Set(scan.files.map((f) => f.path)) });
 
-  const memoKey = JSON.stringify([scan.root, aliases ?? null, maxPoints ?? null]);
+  const memoKey = JSON.stringify([scan.root, aliases ?? null]);
   const previous = memo.get(memoKey);
   if (previous && previous.warnings === warnings.join("\n") && sameSources(previous.sources, sources)) return previous.run;
-  const run = mergeRun({ sources, warnings, aliases, maxPoints });
+  const run = mergeRun({ sources, warnings, aliases });
   memo.set(memoKey, { sources, warnings: warnings.join("\n"), run });
   return run;
 }
@@ -154,17 +152,7 @@ function sameSources(a: Source[], b: Source[]): boolean {
   );
 }
 
-function mergeRun({
-  sources,
-  warnings,
-  aliases,
-  maxPoints,
-}: {
-  sources: Source[];
-  warnings: string[];
-  aliases?: Partial<SeriesAliases>;
-  maxPoints?: number;
-}): ModelRun {
+function mergeRun({ sources, warnings, aliases }: { sources: Source[]; warnings: string[]; aliases?: Partial<SeriesAliases> }): ModelRun {
   const files = sources.map((source) => summarizeFile({ source }));
   const progress = sources.find((s) => s.progress)?.progress ?? null;
   const scalars = mergeScalars({ sources });
@@ -172,13 +160,10 @@ function mergeRun({
   const done = progress !== null && progress.percent >= 100;
   const stepTimes = findStepTimes({ sources });
   const mtimes = sources.map((s) => s.mtime_ms).filter((t) => t > 0);
-  const shrink = (list: ScalarPoint[]) => (maxPoints === undefined ? list : downsamplePoints({ points: list, max: maxPoints }));
   return {
     files,
-    scalars: new Map([...scalars].map(([tag, list]) => [tag, shrink(list)])),
-    series: Object.fromEntries(
-      SERIES_NAMES.map((name) => [name, shrink(mergeSeries({ sources, tags: resolved[name] }))]),
-    ) as Record<SeriesName, ScalarPoint[]>,
+    scalars,
+    series: Object.fromEntries(SERIES_NAMES.map((name) => [name, mergeSeries({ sources, tags: resolved[name] })])) as Record<SeriesName, ScalarPoint[]>,
     progress,
     completed: done || scalars.has("train_runtime") || scalars.has("train/train_runtime"),
     last_record_at: stepTimes ? stepTimes.last.at : mtimes.length ? Math.max(...mtimes) : null,

@@ -2,7 +2,7 @@ import "server-only";
 import type { Dirent } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { describeError, isMissing } from "@/lib/data/file-cache";
+import { describeError, isMissing } from "@/lib/errors";
 import { modelKeySchema } from "@/lib/schemas/config";
 
 export type RunFileKind = "events" | "trainer_state" | "jsonl";

@@ -1,5 +1,5 @@
-export const SERIES_NAMES = ["train_loss", "val_loss", "samples_per_sec", "tokens_per_sec", "learning_rate"] as const;
-export type SeriesName = (typeof SERIES_NAMES)[number];
+import { SERIES_NAMES, type SeriesName } from "@/lib/schemas/series";
+
 export type SeriesAliases = Record<SeriesName, readonly string[]>;
 
 // The tags each writer uses for a series, in order of preference when several hold the same step.

@@ -1,7 +1,8 @@
 import "server-only";
 import fs from "node:fs/promises";
 import { z } from "zod";
-import { describeError, readCached } from "@/lib/data/file-cache";
+import { readCached } from "@/lib/data/file-cache";
+import { describeError } from "@/lib/errors";
 import { parseJsonLenient } from "./json";
 import type { TaggedPoint } from "./tail";
 

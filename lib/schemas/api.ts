@@ -46,6 +46,15 @@ export const healthResponseSchema = z.object({
   version: z.string(),
   data_dir: z.string(),
   db: z.object({ path: z.string(), schema_version: z.number().int() }),
+  // The data dir's first scan after start, the JSONL bytes read to count samples since start, and
+  // how many training files still wait for their JSON check.
+  scan: z.object({
+    state: z.enum(["scanning", "ready"]),
+    files_done: z.number().int(),
+    files_total: z.number().int(),
+    bytes_read: z.number().int(),
+    checking: z.number().int(),
+  }),
   warnings: warningsSchema,
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SERIES_NAMES } from "@/lib/runs/tags";
+import { SERIES_NAMES } from "./series";
 
 export const MODEL_STATUSES = ["pending", "running", "paused", "completed", "failed"] as const;
 export const DEPLOYMENT_STATUSES = ["none", "staging", "ready", "deployed"] as const;

@@ -53,6 +53,39 @@ const MIGRATIONS: string[] = [
      at TEXT NOT NULL,
      PRIMARY KEY (model_key, subject)
    ) WITHOUT ROWID;`,
+  // Sample counts of training files, so a restart over unchanged files reads none of them.
+  `CREATE TABLE sample_counts (
+     path TEXT PRIMARY KEY,
+     count TEXT NOT NULL
+   ) WITHOUT ROWID;`,
+  // GPU history by 10-minute and 1-hour period, for long ranges: per period, the minute with the
+  // highest utilization maximum (high = 1, with that minute's maxima) and the one with the lowest
+  // mean (high = 0, with its means), filled from the 1-minute rollups already stored.
+  [
+    ["gpu_samples_10m", 600_000],
+    ["gpu_samples_1h", 3_600_000],
+  ]
+    .map(
+      ([table, ms]) => `CREATE TABLE ${table} (
+         period INTEGER NOT NULL,
+         gpu_index INTEGER NOT NULL,
+         high INTEGER NOT NULL,
+         at INTEGER NOT NULL,
+         utilization REAL,
+         memory_used_mb REAL,
+         memory_total_mb REAL,
+         temperature_c REAL,
+         power_w REAL,
+         PRIMARY KEY (period, gpu_index, high)
+       ) WITHOUT ROWID;
+       INSERT INTO ${table}
+         SELECT minute / ${ms} * ${ms}, gpu_index, 1, minute, MAX(utilization_max), memory_used_max_mb, memory_total_mb, temperature_max_c, power_max_w
+           FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms}
+         UNION ALL
+         SELECT minute / ${ms} * ${ms}, gpu_index, 0, minute, MIN(utilization_mean), memory_used_mean_mb, memory_total_mb, temperature_mean_c, power_mean_w
+           FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms};`,
+    )
+    .join("\n"),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

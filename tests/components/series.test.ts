@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { appendGpuSnapshot, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, snapshotUtilization, throughputSeries } from "@/components/metrics/series";
+import { gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
 import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
+import { appendGpuSnapshot, snapshotUtilization } from "@/lib/swr/gpu-history";
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 10, 0, s)).toISOString();
 const point = (s: number, gpu = 0, utilization: number | null = 50): GpuUtilizationResponse["metrics"][number] => ({

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { nextTab, parseTab, tabHref, TABS } from "@/components/dashboard/tabs";
 import { fetcher, FetchError } from "@/lib/swr/fetcher";
-import { KEYS, parseRange } from "@/lib/swr/keys";
+import { parseTimeRange } from "@/lib/schemas/time-range";
+import { KEYS } from "@/lib/swr/keys";
 import { parseTheme, themeCookie } from "@/lib/theme";
 
 describe("tabs in the URL", () => {
@@ -29,9 +30,9 @@ describe("tabs in the URL", () => {
 
 describe("time ranges and keys", () => {
   it("accepts the picker's ranges only", () => {
-    expect(parseRange("15m")).toBe("15m");
-    expect(parseRange("30d")).toBe("1h");
-    expect(parseRange(undefined)).toBe("1h");
+    expect(parseTimeRange("15m")).toBe("15m");
+    expect(parseTimeRange("30d")).toBe("1h");
+    expect(parseTimeRange(undefined)).toBe("1h");
     expect(KEYS.gpu("6h")).toBe("/api/metrics/gpu-utilization?range=6h");
   });
 });

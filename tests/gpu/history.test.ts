@@ -1,10 +1,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
+import { toSampleRow } from "@/lib/gpu/sample-writer";
 import { getDb } from "@/lib/store/db";
-import { insertGpuSamples, pruneGpuHistory, queryGpuHistory, toSampleRow, type GpuSampleRow } from "@/lib/store/gpu-samples";
+import { insertGpuSamples, pruneGpuHistory, queryGpuHistory, type GpuHistoryPoint, type GpuSampleRow } from "@/lib/store/gpu-samples";
 
 const stream = parseGpuCsv({ text: fs.readFileSync(path.join(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv"), "utf8") }).readings;
 const lastAt = stream.at(-1)!.timestamp!;
@@ -134,7 +136,7 @@ describe("1-minute rollups and pruneGpuHistory", () => {
     pruneGpuHistory({ now: NOW });
     const cutoff = NOW - 48 * HOUR;
 
-    // 500 points over 50 h: 12-minute buckets, all from the rollups.
+    // 500 points over 50 h: 12-minute buckets, all from the 10-minute periods.
     const coarse = queryGpuHistory({ rangeMs: 50 * HOUR, gpu: 0, points: 500, now: NOW });
     expect(coarse.length).toBeLessThanOrEqual(500);
     expect(coarse.every((r) => Date.parse(r.timestamp) % 60_000 === 0)).toBe(true);
@@ -173,9 +175,121 @@ describe("1-minute rollups and pruneGpuHistory", () => {
     const before = rollups().filter((m) => m.gpu_index === 0).length;
     expect(pruneGpuHistory({ now: NOW })).toEqual({ deletedSamples: 430, deletedMinutes: before });
     expect(new Set(rollups().map((m) => m.gpu_index))).toEqual(new Set([1]));
+    for (const table of ["gpu_samples_10m", "gpu_samples_1h"]) {
+      const gpus = getDb().prepare(`SELECT DISTINCT gpu_index FROM ${table}`).all() as Array<{ gpu_index: number }>;
+      expect(gpus).toEqual([{ gpu_index: 1 }]);
+    }
   });
 
   it("refuses fewer than 4 points", () => {
     expect(() => queryGpuHistory({ rangeMs: 60_000, points: 3, now: NOW })).toThrow(RangeError);
+  });
+});
+
+describe("10-minute and 1-hour periods", () => {
+  const DAY = 24 * HOUR;
+  // The capture every 67 min 7 s for a week on GPU 0, and 20 min later on GPU 1, so captures fall
+  // differently on minute, period and bucket boundaries.
+  const ends = Array.from({ length: Math.floor((7 * DAY) / 4_027_000) }, (_, i) => NOW - 1000 - i * 4_027_000);
+  const week = () => ends.flatMap((endAt) => [...captureRows({ gpu: 0, endAt }), ...captureRows({ gpu: 1, endAt: endAt - 20 * 60_000 })]);
+  type Minute = { minute: number; gpu_index: number } & Record<string, number>;
+  const minutes = () => getDb().prepare("SELECT * FROM gpu_samples_1m").all() as Minute[];
+  const periods = (table: string) => getDb().prepare(`SELECT * FROM ${table} ORDER BY period, gpu_index, high`).all() as Array<Record<string, number>>;
+  // A point as a minute's maxima (the high pick) or its means (the low pick) would show it.
+  const asPoint = (m: Minute, stat: "max" | "mean") => ({
+    timestamp: new Date(m.minute).toISOString(),
+    gpu_index: m.gpu_index,
+    utilization: m[`utilization_${stat}`],
+    temperature_c: m[`temperature_${stat}_c`],
+    power_w: m[`power_${stat}_w`],
+  });
+  const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
+  const shown = ({ timestamp, gpu_index, utilization, temperature_c, power_w }: GpuHistoryPoint) => ({ timestamp, gpu_index, utilization, temperature_c, power_w });
+
+  // Period by period, what the 1-minute rollups say: the highest maximum, with the values of a
+  // minute that has it, and the lowest mean likewise (one point where one minute has both).
+  function expectPicksOfMinutes({ rows, from, to, periodMs }: { rows: GpuHistoryPoint[]; from: number; to: number; periodMs: number }) {
+    const all = minutes();
+    for (let start = from; start <= to; start += periodMs) {
+      for (const gpu of [0, 1]) {
+        const inPeriod = all.filter((m) => m.gpu_index === gpu && m.minute >= start && m.minute < start + periodMs);
+        const answer = rows.filter((r) => r.gpu_index === gpu && Date.parse(r.timestamp) >= start && Date.parse(r.timestamp) < start + periodMs).map(shown);
+        if (inPeriod.length === 0) {
+          expect(answer).toEqual([]);
+          continue;
+        }
+        const highest = inPeriod.filter((m) => m.utilization_max === Math.max(...inPeriod.map((n) => n.utilization_max))).map((m) => asPoint(m, "max"));
+        const lowest = inPeriod.filter((m) => m.utilization_mean === Math.min(...inPeriod.map((n) => n.utilization_mean))).map((m) => asPoint(m, "mean"));
+        expect(answer.length).toBeGreaterThanOrEqual(1);
+        expect(answer.length).toBeLessThanOrEqual(2);
+        expect(answer.every((p) => highest.some((h) => same(h, p)) || lowest.some((l) => same(l, p)))).toBe(true);
+        expect(answer.some((p) => highest.some((h) => same(h, p)))).toBe(true);
+        const lowShown = answer.some((p) => lowest.some((l) => same(l, p)));
+        expect(lowShown || lowest.some((l) => l.timestamp === answer[0].timestamp)).toBe(true);
+      }
+    }
+  }
+
+  beforeEach(() => {
+    insertGpuSamples({ samples: week() });
+  });
+
+  it("answers 7 days in 500 points from the 10-minute periods, keeping every capture's 98 % peak", () => {
+    const rows = queryGpuHistory({ rangeMs: 7 * DAY, points: 500, now: NOW });
+    const all = minutes();
+    for (const gpu of [0, 1]) {
+      const points = rows.filter((r) => r.gpu_index === gpu);
+      expect(points.length).toBeLessThanOrEqual(500);
+      // Every point is one minute's maxima or its means.
+      for (const p of points.map(shown)) {
+        const m = all.find((n) => n.gpu_index === gpu && n.minute === Date.parse(p.timestamp))!;
+        expect([asPoint(m, "max"), asPoint(m, "mean")]).toContainEqual(p);
+      }
+      for (const endAt of ends) {
+        const capture = captureRows({ gpu, endAt: gpu === 0 ? endAt : endAt - 20 * 60_000 });
+        if (capture[0].at < NOW - 7 * DAY) continue;
+        const peak = points.find((p) => Date.parse(p.timestamp) >= Math.floor(capture[0].at / 60_000) * 60_000 && Date.parse(p.timestamp) <= capture.at(-1)!.at && p.utilization === 98);
+        expect(peak).toBeDefined();
+      }
+    }
+  });
+
+  it("answers what the minutes say when each bucket is one 10-minute period", () => {
+    // 250 buckets of exactly 10 minutes, the first starting on a period boundary.
+    const from = NOW - 3 * DAY;
+    const rangeMs = 250 * 10 * 60_000 - 1;
+    const rows = queryGpuHistory({ rangeMs, points: 500, now: from + rangeMs });
+    expectPicksOfMinutes({ rows, from, to: from + rangeMs, periodMs: 10 * 60_000 });
+  });
+
+  it("answers what the minutes say when each bucket is one hour", () => {
+    const from = NOW - 3 * DAY;
+    const rangeMs = 24 * HOUR - 1;
+    const rows = queryGpuHistory({ rangeMs, points: 48, now: from + rangeMs });
+    expectPicksOfMinutes({ rows, from, to: from + rangeMs, periodMs: HOUR });
+  });
+
+  it("fills the periods of a store migrated from the 1-minute rollups alone, as samples arriving would", () => {
+    const kept = { tenMinutes: periods("gpu_samples_10m"), hours: periods("gpu_samples_1h") };
+    expect(kept.hours.length).toBeGreaterThan(0);
+    // Back to the version before the periods' migration, under another name so getDb opens it afresh.
+    getDb().close();
+    const older = path.join(dir, "older.db");
+    fs.renameSync(process.env.AFS_DB!, older);
+    const db = new Database(older);
+    db.exec("DROP TABLE gpu_samples_10m; DROP TABLE gpu_samples_1h; PRAGMA user_version = 4");
+    db.close();
+    process.env.AFS_DB = older;
+    const migrated = { tenMinutes: periods("gpu_samples_10m"), hours: periods("gpu_samples_1h") };
+    // Where minutes tie, either may be picked: the picked value and the minute's own values must agree.
+    const picked = (rows: Array<Record<string, number>>) => rows.map(({ period, gpu_index, high, utilization }) => ({ period, gpu_index, high, utilization }));
+    expect(picked(migrated.tenMinutes)).toEqual(picked(kept.tenMinutes));
+    expect(picked(migrated.hours)).toEqual(picked(kept.hours));
+    const all = minutes();
+    for (const row of [...migrated.tenMinutes, ...migrated.hours]) {
+      const m = all.find((n) => n.gpu_index === row.gpu_index && n.minute === row.at)!;
+      const stat = row.high ? "max" : "mean";
+      expect(asPoint(m, stat)).toEqual({ timestamp: new Date(row.at).toISOString(), gpu_index: row.gpu_index, utilization: row.utilization, temperature_c: row.temperature_c, power_w: row.power_w });
+    }
   });
 });

@@ -235,3 +235,19 @@ describe("damaged and growing event files", () => {
     expect(replaced.points.map((p) => p.step)).toEqual([7, 8, 9, 10, 11, 12, 13]);
   });
 });
+
+describe("event files longer than one read", () => {
+  it("reads records across chunk boundaries and one larger than a chunk", async () => {
+    const steps = Array.from({ length: 40_000 }, (_, i) => i - 100);
+    const events = steps.map((step) => encodeEvent({ wall_time: 1e9 + step, step, values: [{ tag: "loss", simple_value: step / 7 }] }));
+    const text = { tag: "notes", metadata: { plugin_data: { plugin_name: "text" } }, tensor: { dtype: 7, string_val: [Buffer.alloc(3 << 20, 0x61)] } };
+    events.splice(20_000, 0, encodeEvent({ wall_time: 1, step: 1, values: [text] }));
+    const file = path.join(makeTempDir(), "events.out.tfevents.long");
+    fs.writeFileSync(file, Buffer.concat(events.map((e) => frameRecord(e))));
+    expect(fs.statSync(file).size).toBeGreaterThan(4 << 20);
+
+    const read = await readEventFile({ path: file, fromOffset: 0, toOffset: fs.statSync(file).size });
+    expect(read).toMatchObject({ skipped: 0, halted: null, next_offset: fs.statSync(file).size });
+    expect(read.points).toEqual(steps.map((step) => ({ tag: "loss", step, value: Math.fround(step / 7), wall_time: (1e9 + step) * 1000 })));
+  });
+});

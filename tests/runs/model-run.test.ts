@@ -41,15 +41,6 @@ describe("readModelRun on the captured majora-v1 run", () => {
     expect(run.step_times).toEqual({ first: { step: 5, at: run.files[0].first_time }, last: { step: 400, at: newest } });
   });
 
-  it("downsamples every scalar and series to the requested number of points", async () => {
-    const { dataDir } = makeDataDir({ key: "majora-v1", copyFixture: true });
-    const run = await readModelRun({ dataDir, key: "majora-v1", points: 10 });
-    expect(run.series.train_loss).toHaveLength(10);
-    expect(run.series.train_loss[0].step).toBe(5);
-    expect(run.series.train_loss.at(-1)?.step).toBe(400);
-    expect([...run.scalars.values()].every((list) => list.length <= 10)).toBe(true);
-  });
-
   it("lets a model override a series' aliases", async () => {
     const { dataDir } = makeDataDir({ key: "majora-v1", copyFixture: true });
     const run = await readModelRun({ dataDir, key: "majora-v1", aliases: { tokens_per_sec: ["train/grad_norm"] } });

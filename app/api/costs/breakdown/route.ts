@@ -1,5 +1,10 @@
+import { prepared } from "@/lib/api/prepared";
 import { route } from "@/lib/api/route";
-import { getCostBreakdown } from "@/lib/costs";
+import { summarizeCosts } from "@/lib/costs";
+import { getState } from "@/lib/state/live-state";
 
 // GET /api/costs/breakdown - cost per model, its share, the hour-weighted rate and the budget left
-export const GET = route(async () => Response.json(await getCostBreakdown()));
+export const GET = route(async ({ req }) => {
+  const snapshot = await getState();
+  return prepared(req, { version: snapshot, key: "costs", build: () => summarizeCosts(snapshot) });
+});

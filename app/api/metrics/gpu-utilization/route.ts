@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { parseQuery, route } from "@/lib/api/route";
-import { getGpuUtilization, TIME_RANGES, type TimeRange } from "@/lib/metrics";
+import { getGpuUtilization } from "@/lib/metrics";
+import { DEFAULT_TIME_RANGE, timeRangeSchema } from "@/lib/schemas/time-range";
 
 const querySchema = z.object({
-  range: z.enum(Object.keys(TIME_RANGES) as [TimeRange, ...TimeRange[]]).default("1h"),
+  range: timeRangeSchema.default(DEFAULT_TIME_RANGE),
   gpu: z.coerce.number().int().nonnegative().optional(),
   points: z.coerce.number().int().min(4).max(10_000).default(500),
 });

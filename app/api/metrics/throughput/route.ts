@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { prepared } from "@/lib/api/prepared";
 import { parseQuery, route } from "@/lib/api/route";
 import { getThroughput } from "@/lib/metrics";
 import { modelKeySchema } from "@/lib/schemas/config";
+import { getState } from "@/lib/state/live-state";
 
 const querySchema = z.object({
   model: modelKeySchema.optional(),
@@ -9,4 +11,8 @@ const querySchema = z.object({
 });
 
 // GET /api/metrics/throughput?model=&points= - samples/s and tokens/s from run files
-export const GET = route(async ({ req }) => Response.json(await getThroughput(parseQuery(req, querySchema))));
+export const GET = route(async ({ req }) => {
+  const query = parseQuery(req, querySchema);
+  const snapshot = await getState();
+  return prepared(req, { version: snapshot, key: `throughput:${query.model ?? ""}:${query.points}`, build: () => getThroughput(snapshot, query) });
+});

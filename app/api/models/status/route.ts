@@ -1,8 +1,10 @@
+import { prepared } from "@/lib/api/prepared";
 import { route } from "@/lib/api/route";
-import { getSnapshot } from "@/lib/models";
+import { getState } from "@/lib/state/live-state";
 
 // GET /api/models/status - every model's status, cost and data counts
-export const GET = route(async () => {
-  const { models, warnings, now } = await getSnapshot();
-  return Response.json({ models, timestamp: new Date(now).toISOString(), warnings });
+export const GET = route(async ({ req }) => {
+  const snapshot = await getState();
+  const { models, warnings, now } = snapshot;
+  return prepared(req, { version: snapshot, key: "models", build: () => ({ models, timestamp: new Date(now).toISOString(), warnings }) });
 });

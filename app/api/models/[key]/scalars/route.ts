@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { prepared } from "@/lib/api/prepared";
 import { parseQuery, route } from "@/lib/api/route";
 import { getScalars } from "@/lib/metrics";
+import { getState } from "@/lib/state/live-state";
 
 const querySchema = z.object({
   tag: z.string().min(1),
@@ -10,5 +12,7 @@ const querySchema = z.object({
 // GET /api/models/{key}/scalars?tag=&points= - any scalar series of a model's run by its raw tag
 export const GET = route<{ key: string }>(async ({ req, params }) => {
   const key = z.string().parse(params.key);
-  return Response.json(await getScalars({ key, ...parseQuery(req, querySchema) }));
+  const query = parseQuery(req, querySchema);
+  const snapshot = await getState();
+  return prepared(req, { version: snapshot, key: `scalars:${key}:${query.tag}:${query.points}`, build: () => getScalars(snapshot, { key, ...query }) });
 });

@@ -1,9 +1,13 @@
 import { z } from "zod";
+import { prepared } from "@/lib/api/prepared";
 import { route } from "@/lib/api/route";
-import { getModelStatus } from "@/lib/models";
+import { findModel } from "@/lib/models";
+import { getState } from "@/lib/state/live-state";
 
 // GET /api/models/{key}/status - one model's status, cost and data counts
-export const GET = route<{ key: string }>(async ({ params }) => {
+export const GET = route<{ key: string }>(async ({ req, params }) => {
   const key = z.string().parse(params.key);
-  return Response.json(await getModelStatus({ key }));
+  const snapshot = await getState();
+  const model = findModel(snapshot.models, key);
+  return prepared(req, { version: snapshot, key: `model:${key}`, build: () => model });
 });

@@ -1,0 +1,98 @@
+"use client";
+
+import { useId, useMemo, useState } from "react";
+import { Card } from "@/components/ui/card";
+import { EmptyState } from "@/components/ui/empty-state";
+import { LossChart } from "./loss-chart";
+import { PointStats, pointStats } from "./point-stats";
+import { isSinglePoint, lossSeries } from "./series";
+
+export function LossCard({
+  modelKey,
+  modelName,
+  models,
+  onModel,
+  logScale,
+  onLogScale,
+  metrics,
+}: {
+  modelKey: string | null;
+  modelName: string;
+  models: Array<{ key: string; name: string; curves: boolean }>;
+  onModel: (key: string) => void;
+  logScale: boolean;
+  onLogScale: (log: boolean) => void;
+  metrics: Parameters<typeof lossSeries>[0];
+}) {
+  const [smoothing, setSmoothing] = useState(0.6);
+  const ids = { title: useId(), model: useId(), smoothing: useId() };
+  const series = useMemo(() => (modelKey ? lossSeries(metrics, modelKey) : { train: [], val: [] }), [metrics, modelKey]);
+  const empty = series.train.length === 0 && series.val.length === 0;
+  const single = isSinglePoint(series.train, series.val);
+
+  return (
+    <Card
+      title="Training and validation loss"
+      titleId={ids.title}
+      data-testid="loss-card"
+      actions={
+        <>
+          <label htmlFor={ids.model} className="text-sm text-muted">
+            Model
+          </label>
+          <select id={ids.model} data-testid="loss-model" className="input" value={modelKey ?? ""} onChange={(e) => onModel(e.target.value)}>
+            {models.map((m) => (
+              <option key={m.key} value={m.key}>
+                {m.name}
+                {m.curves ? "" : " (no curves)"}
+              </option>
+            ))}
+          </select>
+        </>
+      }
+    >
+      {empty ? (
+        <EmptyState data-testid="loss-empty" hint="Curves appear once the run writes trainer_state.json, TensorBoard events or a JSONL log under runs/.">
+          No training curves yet for {modelName}
+        </EmptyState>
+      ) : single ? (
+        <PointStats
+          testId="loss-stat"
+          stats={pointStats([
+            ["Training loss", series.train, 4],
+            ["Validation loss", series.val, 4],
+          ])}
+        />
+      ) : (
+        <>
+          <div className="mb-3 flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
+            <div className="flex items-center gap-3">
+              <label htmlFor={ids.smoothing} className="text-muted">
+                Smoothing
+              </label>
+              <input
+                id={ids.smoothing}
+                type="range"
+                min={0}
+                max={0.99}
+                step={0.01}
+                value={smoothing}
+                onChange={(e) => setSmoothing(Number(e.target.value))}
+                className="slider w-40 max-w-full"
+                data-testid="smoothing"
+              />
+              <output htmlFor={ids.smoothing} className="w-10 tabular-nums">
+                {smoothing.toFixed(2)}
+              </output>
+            </div>
+            <label className="flex items-center gap-2 text-muted">
+              <input type="checkbox" checked={logScale} onChange={(e) => onLogScale(e.target.checked)} className="accent-primary" data-testid="loss-log-scale" />
+              Log scale
+            </label>
+          </div>
+          <LossChart series={series} smoothing={smoothing} logScale={logScale} label={`Training and validation loss of ${modelName} by step`} />
+        </>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,147 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { GET as getHealth } from "@/app/api/health/route";
+import { GET as getModel } from "@/app/api/models/[key]/status/route";
+import { GET as getModels } from "@/app/api/models/status/route";
+import { GET as getTraining } from "@/app/api/training/status/route";
+import { POST } from "@/app/api/update-status/route";
+import { subscribeEvents, type LiveEvent } from "@/lib/events";
+import { getScanProgress, startLiveState, stopLiveState } from "@/lib/state/live-state";
+import { getDb } from "@/lib/store/db";
+import { call, jsonl, makeDataDir, postJson } from "../helpers";
+
+// The state as a server runs it: kept current by the watcher, the sweep and writes, never by reads.
+const FIXTURE = path.join(__dirname, "..", "fixtures", "majora-v1");
+const json = async (res: Response | Promise<Response>) => (await res).json();
+const samples = async (key: string) => (await json(call(getModel, { params: { key } }))).training_samples;
+
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return Date.now() - start;
+}
+
+afterEach(async () => {
+  await stopLiveState();
+  delete process.env.AFS_WATCH;
+  delete process.env.AFS_RESCAN_SECONDS;
+});
+
+describe("the live state", () => {
+  it("shows a posted status to the next read and to the live stream", async () => {
+    makeDataDir({ models: [{ key: "alpha", name: "Alpha" }] });
+    startLiveState();
+    await json(call(getModels));
+    const events: LiveEvent[] = [];
+    const unsubscribe = subscribeEvents((e) => events.push(e));
+    const res = await call(POST, { init: postJson({ model_key: "alpha", status: "running", progress: 42 }) });
+    expect(res.status).toBe(200);
+    expect(await json(call(getModel, { params: { key: "alpha" } }))).toMatchObject({ status: "running", progress: 42 });
+    expect((await json(call(getModels))).models[0]).toMatchObject({ status: "running", progress: 42 });
+    unsubscribe();
+    expect(events).toEqual([{ type: "status", data: expect.objectContaining({ key: "alpha", status: "running", progress: 42 }) }]);
+  });
+
+  it("sees an appended line, a removed file and a new run folder within 2 s through the watcher", async () => {
+    const dir = makeDataDir({ models: [{ key: "alpha", name: "Alpha" }, { key: "beta", name: "Beta" }], files: { "models/alpha_merged.jsonl": jsonl([{ a: 1 }]), "models/beta_merged.jsonl": jsonl([{ b: 1 }]) } });
+    startLiveState();
+    expect(await samples("alpha")).toBe(1);
+    fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ a: 2 }]));
+    expect(await within(2000, async () => (await samples("alpha")) === 2)).toBeLessThan(2000);
+    fs.rmSync(path.join(dir, "models/beta_merged.jsonl"));
+    await within(2000, async () => (await samples("beta")) === 0);
+    fs.cpSync(FIXTURE, path.join(dir, "runs", "beta"), { recursive: true });
+    await within(2000, async () => (await json(call(getModel, { params: { key: "beta" } }))).status === "completed");
+  });
+
+  it("sees changes within AFS_RESCAN_SECONDS with the watcher off", async () => {
+    process.env.AFS_WATCH = "off";
+    process.env.AFS_RESCAN_SECONDS = "1";
+    const dir = makeDataDir({ models: [{ key: "alpha", name: "Alpha" }], files: { "models/alpha_merged.jsonl": jsonl([{ a: 1 }]) } });
+    startLiveState();
+    expect(await samples("alpha")).toBe(1);
+    fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ a: 2 }, { a: 3 }]));
+    // No read refreshes it: the first reads still see the old count, the sweep brings the new one.
+    expect(await samples("alpha")).toBe(1);
+    await within(2500, async () => (await samples("alpha")) === 3);
+  });
+
+  it("records a status the run files call for once, however many reads follow", async () => {
+    const dir = makeDataDir({ models: [{ key: "majora-v1", name: "Majora v1" }] });
+    fs.cpSync(FIXTURE, path.join(dir, "runs", "majora-v1"), { recursive: true });
+    startLiveState();
+    for (let i = 0; i < 100; i++) expect((await json(call(getModels))).models[0].status).toBe("completed");
+    expect(getDb().prepare("SELECT status, source FROM status_updates").all()).toEqual([{ status: "completed", source: "run" }]);
+  });
+
+  it("answers an unchanged body with 304 to its ETag, and a changed one with a new ETag", async () => {
+    makeDataDir({ models: [{ key: "alpha", name: "Alpha" }] });
+    startLiveState();
+    for (const handler of [getModels, getTraining]) {
+      const first = await call(handler);
+      const etag = first.headers.get("etag")!;
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      const again = await call(handler, { init: { headers: { "if-none-match": etag } } });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe("");
+    }
+    const etag = (await call(getModels)).headers.get("etag")!;
+    await call(POST, { init: postJson({ model_key: "alpha", status: "paused", progress: 3 }) });
+    const changed = await call(getModels, { init: { headers: { "if-none-match": etag } } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    expect((await changed.json()).models[0]).toMatchObject({ status: "paused", progress: 3 });
+  });
+
+  it("answers /api/health while the first scan is stuck on a FIFO that never ends", async () => {
+    const dir = makeDataDir({ config: null });
+    const fifo = path.join(dir, "afs.config.json");
+    execFileSync("mkfifo", [fifo]);
+    startLiveState();
+    for (let i = 0; i < 3; i++) {
+      const res = await call(getHealth);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: "healthy", scan: { state: "scanning", files_done: 0 } });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // A writer that closes at once ends the read: an empty file, which is no valid config.
+    fs.closeSync(fs.openSync(fifo, "w"));
+    await within(2000, async () => getScanProgress().state === "ready");
+    expect((await json(call(getHealth))).warnings).toEqual([expect.stringMatching(/^afs\.config\.json: invalid JSON/)]);
+  });
+
+  it("refuses a FIFO in a training file's place without waiting for a writer", async () => {
+    const dir = makeDataDir({ models: [{ key: "alpha", name: "Alpha" }] });
+    fs.mkdirSync(path.join(dir, "models"));
+    execFileSync("mkfifo", [path.join(dir, "models", "alpha_merged.jsonl")]);
+    startLiveState();
+    expect((await json(call(getModels))).warnings).toEqual(["models/alpha_merged.jsonl: not a regular file"]);
+  });
+
+  it("reads no JSONL byte when it restarts over unchanged files", async () => {
+    const dir = makeDataDir({ models: [{ key: "alpha", name: "Alpha" }], files: { "models/alpha_merged.jsonl": jsonl(Array.from({ length: 500 }, (_, i) => ({ i }))) } });
+    startLiveState();
+    expect(await samples("alpha")).toBe(500);
+    expect(getScanProgress().bytes_read).toBe(fs.statSync(path.join(dir, "models/alpha_merged.jsonl")).size);
+    await stopLiveState();
+    startLiveState();
+    expect(await samples("alpha")).toBe(500);
+    expect(getScanProgress()).toMatchObject({ state: "ready", bytes_read: 0 });
+    // Appended lines are read on their own.
+    fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ i: 500 }]));
+    await within(2000, async () => (await samples("alpha")) === 501);
+    expect(getScanProgress().bytes_read).toBe(Buffer.byteLength(jsonl([{ i: 500 }])));
+  });
+
+  it("joins malformed lines to the warnings once the worker has checked them", async () => {
+    makeDataDir({ models: [{ key: "alpha", name: "Alpha" }], files: { "models/alpha_merged.jsonl": '{"a":1}\n{broken\n' } });
+    startLiveState();
+    await within(3000, async () => (await json(call(getModels))).warnings.length === 1);
+    expect((await json(call(getModels))).warnings).toEqual(["models/alpha_merged.jsonl: 1 malformed line(s), first at line 2"]);
+  });
+});
