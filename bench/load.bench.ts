@@ -106,7 +106,7 @@ test("load: 200 models and 1 GiB of JSONL against the framework's ceiling, 200 S
         if (!headers) expect(r.non2xx).toBe(0);
       }
     }
-    line("server RSS after the request load", mb(rssBytes(pid) ?? 0));
+    line("server RSS after the request load", mb(rssBytes(server.child.pid!) ?? 0));
     for (const c of ceilings.splice(0)) await c.stop();
     const loggedErrors = server.output().split("\n").filter((l) => /error/i.test(l));
     line("server log lines mentioning errors", String(loggedErrors.length));

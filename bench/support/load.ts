@@ -185,14 +185,15 @@ process.on("SIGTERM", () => process.exit(0));
 // The route every bare Next handler answers: the bytes from memory, 304 on a matching ETag.
 const NEXT_ROUTE = `
 import fs from "node:fs";
-const routes = JSON.parse(fs.readFileSync(process.env.CEILING_ROUTES!, "utf8"));
+const routes = new Map(Object.entries(JSON.parse(fs.readFileSync(process.env.CEILING_ROUTES!, "utf8")))
+  .map(([p, r]: [string, any]) => [p, { type: r.type, etag: r.etag, body: Buffer.from(r.body, "base64") }]));
 export const dynamic = "force-dynamic";
 export async function GET(req: Request, { params }: { params: Promise<{ path: string[] }> }) {
-  const r = routes["/" + (await params).path.join("/")];
+  const r = routes.get("/api/" + (await params).path.join("/"));
   if (!r) return new Response(null, { status: 404 });
   const headers = { ETag: r.etag, "Cache-Control": "no-store" };
   if (req.headers.get("if-none-match") === r.etag) return new Response(null, { status: 304, headers });
-  return new Response(Buffer.from(r.body, "base64"), { headers: { ...headers, "Content-Type": r.type } });
+  return new Response(r.body, { headers: { ...headers, "Content-Type": r.type } });
 }
 `;
 
