@@ -53,5 +53,5 @@ export function runWallHours(run: Pick<ModelRun, "files">): number {
   const firsts = run.files.map((f) => f.first_time).filter((t): t is number => t !== null);
   const lasts = run.files.map((f) => f.last_time).filter((t): t is number => t !== null);
   if (!firsts.length || !lasts.length) return 0;
-  return Math.max(0, Math.max(...lasts) - Math.min(...firsts)) / 3_600_000;
+  return Math.max(0, lasts.reduce((a, b) => Math.max(a, b)) - firsts.reduce((a, b) => Math.min(a, b))) / 3_600_000;
 }

@@ -21,7 +21,7 @@ const timeFormat = (spanMs: number) =>
 
 function extentOf(series: GpuSeries): { min: number; max: number } | null {
   const xs = series.gpus.flatMap((g) => [g.utilization[0]?.x, g.utilization.at(-1)?.x]).filter((x): x is number => x !== undefined);
-  return xs.length ? { min: Math.min(...xs), max: Math.max(...xs) } : null;
+  return xs.length ? { min: xs.reduce((a, b) => Math.min(a, b)), max: xs.reduce((a, b) => Math.max(a, b)) } : null;
 }
 
 // Utilization (%) on the left axis, memory used (GB) on the right, whose maximum is the card's

@@ -45,7 +45,7 @@ export async function loadEvaluations({ dataDir }: { dataDir: string }): Promise
   for (const name of names) {
     try {
       const result = await readEvaluationFile(path.join(dir, name));
-      evaluations.push(...result.evaluations);
+      for (const evaluation of result.evaluations) evaluations.push(evaluation);
       warnings.push(...result.problems.map((p) => `evaluations/${name}: ${p}`));
     } catch (error) {
       warnings.push(`evaluations/${name}: ${describeError(error)}`);

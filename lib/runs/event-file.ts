@@ -1,6 +1,6 @@
 import "server-only";
 import { readEventScalars } from "./event-proto";
-import { tailFile, type ChunkRead, type FileTail, type TaggedPoint } from "./tail";
+import { plausibleTime, tailFile, type ChunkRead, type FileTail, type TaggedPoint } from "./tail";
 import { readTfRecords } from "./tfrecord";
 
 // The scalar points in the TensorBoard event records in [fromOffset, toOffset) of a file (times in ms).
@@ -15,6 +15,8 @@ export async function readEventFile({
 }): Promise<ChunkRead> {
   const points: TaggedPoint[] = [];
   let undecodable = 0;
+  let badTimes = 0;
+  const now = Date.now();
   const read = await readTfRecords({
     path,
     fromOffset,
@@ -27,6 +29,11 @@ export async function readEventFile({
         // A record that fails part-way gives none of its points.
         points.length = before;
         undecodable += 1;
+        return;
+      }
+      if (points.length > before && plausibleTime(points[before].wall_time, now) === null) {
+        badTimes += 1;
+        for (let i = before; i < points.length; i++) points[i].wall_time = null;
       }
     },
   });
@@ -35,6 +42,7 @@ export async function readEventFile({
     next_offset: read.next_offset,
     bytes_read: read.bytes_read,
     skipped: read.corrupt_offsets.length + undecodable,
+    bad_times: badTimes,
     halted: read.halted,
   };
 }

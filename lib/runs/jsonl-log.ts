@@ -1,7 +1,7 @@
 import "server-only";
 import fs from "node:fs/promises";
 import { parseJsonLenient } from "./json";
-import { tailFile, type ChunkRead, type FileTail, type TaggedPoint } from "./tail";
+import { plausibleTime, tailFile, type ChunkRead, type FileTail, type TaggedPoint } from "./tail";
 
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
@@ -23,6 +23,8 @@ export async function readJsonlLog({
 }): Promise<ChunkRead> {
   const points: TaggedPoint[] = [];
   let skipped = 0;
+  let badTimes = 0;
+  const now = Date.now();
   let pos = fromOffset; // file offset of pending[0], always a line start
   let pending = Buffer.alloc(0);
   let bytesRead = 0;
@@ -41,9 +43,12 @@ export async function readJsonlLog({
         const line = pending.toString("utf8", start, nl).trim();
         start = nl + 1;
         if (!line) continue;
-        const row = parseRow({ line });
-        if (row) points.push(...row);
-        else skipped += 1;
+        const row = parseRow({ line, now });
+        if (!row) skipped += 1;
+        else {
+          if (row.bad_time) badTimes += 1;
+          for (const point of row.points) points.push(point);
+        }
       }
       pos += start;
       pending = pending.subarray(start);
@@ -51,26 +56,27 @@ export async function readJsonlLog({
   } finally {
     await handle.close();
   }
-  return { points, next_offset: pos, bytes_read: bytesRead, skipped, halted: null };
+  return { points, next_offset: pos, bytes_read: bytesRead, skipped, bad_times: badTimes, halted: null };
 }
 
 export function tailJsonlLog({ path }: { path: string }): Promise<FileTail> {
   return tailFile({ path, read: ({ fromOffset, toOffset }) => readJsonlLog({ path, fromOffset, toOffset }) });
 }
 
-function parseRow({ line }: { line: string }): TaggedPoint[] | null {
+function parseRow({ line, now }: { line: string; now: number }): { points: TaggedPoint[]; bad_time: boolean } | null {
   const row = parseJsonLenient({ text: line });
   if (!row || typeof row !== "object" || Array.isArray(row)) return null;
   const fields = row as Record<string, unknown>;
   if (typeof fields.step !== "number" || !Number.isFinite(fields.step)) return null;
   const step = fields.step;
-  const wallTime = readTime({ fields });
+  const written = readTime({ fields });
+  const wallTime = plausibleTime(written, now);
   const points: TaggedPoint[] = [];
   for (const [tag, value] of Object.entries(fields)) {
     if (tag === "step" || TIME_FIELDS.includes(tag)) continue;
     if (typeof value === "number" && Number.isFinite(value)) points.push({ tag, step, value, wall_time: wallTime });
   }
-  return points;
+  return { points, bad_time: written !== null && wallTime === null };
 }
 
 // Epoch seconds or milliseconds, or an ISO string; in ms.

@@ -117,6 +117,7 @@ export async function readModelRun({
       const tail = file.kind === "events" ? await tailEventFile({ path: file.path }) : await tailJsonlLog({ path: file.path });
       const what = file.kind === "events" ? "corrupt record(s)" : "bad line(s)";
       if (tail.skipped) warnings.push(`${name}: skipped ${tail.skipped} ${what}`);
+      if (tail.bad_times) warnings.push(`${name}: ${tail.bad_times} record time(s) before 2000 or more than a day ahead; not used`);
       if (tail.halted) warnings.push(`${name}: stopped reading: ${tail.halted}`);
       sources.push({
         name,
@@ -166,7 +167,7 @@ function mergeRun({ sources, warnings, aliases }: { sources: Source[]; warnings:
     series: Object.fromEntries(SERIES_NAMES.map((name) => [name, mergeSeries({ sources, tags: resolved[name] })])) as Record<SeriesName, ScalarPoint[]>,
     progress,
     completed: done || scalars.has("train_runtime") || scalars.has("train/train_runtime"),
-    last_record_at: stepTimes ? stepTimes.last.at : mtimes.length ? Math.max(...mtimes) : null,
+    last_record_at: stepTimes ? stepTimes.last.at : mtimes.length ? mtimes.reduce((a, b) => Math.max(a, b)) : null,
     last_record_approximate: !stepTimes && mtimes.length > 0,
     step_times: stepTimes,
     warnings,

@@ -8,16 +8,29 @@ export type ChunkRead = {
   next_offset: number;
   bytes_read: number;
   skipped: number;
+  // Records whose time was implausible (see plausibleTime): kept, without a time.
+  bad_times: number;
   halted: string | null;
 };
+
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const AHEAD_MS = 86_400_000;
+
+// A record time the dashboard can use: not before 2000, nor more than a day ahead of the clock.
+// Anything else (a missing time read as 1970, a broken clock, 1e300) would invent hours, cost
+// and staleness, so it becomes no time at all.
+export function plausibleTime(ms: number | null, now: number): number | null {
+  return ms !== null && ms >= EARLIEST_MS && ms <= now + AHEAD_MS ? ms : null;
+}
 
 export type FileTail = {
   points: readonly TaggedPoint[];
   offset: number;
   size: number;
   mtime_ms: number;
-  // Records or lines skipped as corrupt since the file was first read.
+  // Records or lines skipped as corrupt, and records whose time was dropped, since the file was first read.
   skipped: number;
+  bad_times: number;
   halted: string | null;
   // The latest call's read: where it started and how much it read (0 when nothing was appended).
   last_read: { from_offset: number; bytes_read: number };
@@ -70,6 +83,7 @@ async function advanceTail({
       size: 0,
       mtime_ms: 0,
       skipped: 0,
+      bad_times: 0,
       halted: null,
       last_read: { from_offset: 0, bytes_read: 0 },
     };
@@ -84,13 +98,14 @@ async function advanceTail({
   for (const point of chunk.points) state.points.push(point);
   state.offset = chunk.next_offset;
   state.skipped += chunk.skipped;
+  state.bad_times += chunk.bad_times;
   state.halted = chunk.halted;
   state.last_read.bytes_read = chunk.bytes_read;
   return snapshot(state);
 }
 
-function snapshot({ points, offset, size, mtime_ms, skipped, halted, last_read }: TailState): FileTail {
-  return { points, offset, size, mtime_ms, skipped, halted, last_read };
+function snapshot({ points, offset, size, mtime_ms, skipped, bad_times, halted, last_read }: TailState): FileTail {
+  return { points, offset, size, mtime_ms, skipped, bad_times, halted, last_read };
 }
 
 // Drops the state of files under `dir` that are no longer there, so deleted runs free memory.

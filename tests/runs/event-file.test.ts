@@ -185,12 +185,12 @@ describe("damaged and growing event files", () => {
     expect(read.points).toEqual(before.points);
 
     const huge = path.join(dir, "events.out.tfevents.huge");
-    const record = scalarEvent({ tag: "loss", step: 1, value: 1, wall_time: 1 });
+    const record = scalarEvent({ tag: "loss", step: 1, value: 1, wall_time: 1_700_000_000 });
     // A valid length CRC over the absurd length, so only the limit can stop it.
     fs.writeFileSync(huge, Buffer.concat([record, lengthHeader(2n ** 40n), Buffer.alloc(64)]));
     const hugeRead = await readWhole(huge);
     expect(hugeRead.halted).toBe(`record at byte ${record.length} claims ${2 ** 40} bytes (limit ${64 << 20})`);
-    expect(hugeRead.points).toEqual([{ tag: "loss", step: 1, value: 1, wall_time: 1000 }]);
+    expect(hugeRead.points).toEqual([{ tag: "loss", step: 1, value: 1, wall_time: 1_700_000_000_000 }]);
     expect(hugeRead.next_offset).toBe(record.length);
 
     // A halted file is not read again until it is replaced.

@@ -106,12 +106,12 @@ describe("trainer_state.json", () => {
 describe("sources and the run folder", () => {
   it("keeps the event file's value where a JSONL log has the same tag and step", async () => {
     const { dataDir, runDir } = makeDataDir({ key: "mixed", copyFixture: false });
-    fs.writeFileSync(path.join(runDir, "events.out.tfevents.1.host"), scalarEvent({ tag: "loss", step: 1, value: 0.5, wall_time: 10 }));
+    fs.writeFileSync(path.join(runDir, "events.out.tfevents.1.host"), scalarEvent({ tag: "loss", step: 1, value: 0.5, wall_time: 1_700_000_010 }));
     fs.mkdirSync(path.join(runDir, "logs"));
     fs.writeFileSync(path.join(runDir, "logs", "metrics.jsonl"), '{"step": 1, "loss": 9}\n{"step": 2, "loss": 0.25, "tokens_per_sec": 1200}\n');
     const run = await readModelRun({ dataDir, key: "mixed" });
     expect(run.series.train_loss).toEqual([
-      { step: 1, value: 0.5, wall_time: 10_000 },
+      { step: 1, value: 0.5, wall_time: 1_700_000_010_000 },
       { step: 2, value: 0.25, wall_time: null },
     ]);
     expect(run.series.tokens_per_sec).toEqual([{ step: 2, value: 1200, wall_time: null }]);
@@ -126,17 +126,17 @@ describe("sources and the run folder", () => {
   it("answers an unchanged run from memory and sees what was appended since", async () => {
     const { dataDir, runDir } = makeDataDir({ key: "polled", copyFixture: false });
     const file = path.join(runDir, "events.out.tfevents.1.host");
-    fs.writeFileSync(file, scalarEvent({ tag: "train/loss", step: 1, value: 2, wall_time: 10 }));
+    fs.writeFileSync(file, scalarEvent({ tag: "train/loss", step: 1, value: 2, wall_time: 1_700_000_010 }));
     const first = await readModelRun({ dataDir, key: "polled" });
     expect(await readModelRun({ dataDir, key: "polled" })).toBe(first);
 
-    fs.appendFileSync(file, scalarEvent({ tag: "train/loss", step: 2, value: 1, wall_time: 20 }));
+    fs.appendFileSync(file, scalarEvent({ tag: "train/loss", step: 2, value: 1, wall_time: 1_700_000_020 }));
     const second = await readModelRun({ dataDir, key: "polled" });
     expect(second.series.train_loss.map((p) => [p.step, p.value, p.wall_time])).toEqual([
-      [1, 2, 10_000],
-      [2, 1, 20_000],
+      [1, 2, 1_700_000_010_000],
+      [2, 1, 1_700_000_020_000],
     ]);
-    expect(second.files[0]).toMatchObject({ first_step: 1, last_step: 2, first_time: 10_000, last_time: 20_000 });
+    expect(second.files[0]).toMatchObject({ first_step: 1, last_step: 2, first_time: 1_700_000_010_000, last_time: 1_700_000_020_000 });
   });
 
   it("returns an empty result for a missing run folder and a warning for a bad key", async () => {
