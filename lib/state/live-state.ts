@@ -60,7 +60,8 @@ const g = globalThis as typeof globalThis & { __afsState?: State };
 export async function getState(): Promise<Snapshot> {
   const state = ensureState();
   if (state.live) await state.firstScan;
-  else await refresh(state, { checkNow: true });
+  // Without the sources running (or after a first scan that failed), the read refreshes itself.
+  if (!state.live || !state.snapshot) await refresh(state, { checkNow: !state.live });
   return state.snapshot!;
 }
 
@@ -92,7 +93,9 @@ export function startLiveState(): void {
   if (state.live) return;
   state.live = true;
   const { rescanMs, watch: watching } = getEnv();
-  const schedule = debounce(() => void refresh(state, { checkNow: false }), WATCH_DEBOUNCE_MS);
+  // A refresh nobody awaits must not take the process down; the next one tries again.
+  const refreshInBackground = () => refresh(state, { checkNow: false }).catch((error) => console.error("[afs] refreshing the data dir:", error));
+  const schedule = debounce(refreshInBackground, WATCH_DEBOUNCE_MS);
   let watcher: FSWatcher | null = null;
   let watcherReady = Promise.resolve();
   if (watching) {
@@ -102,7 +105,7 @@ export function startLiveState(): void {
     // Changes made while the watcher was setting up are caught by one more refresh once it is.
     watcherReady = new Promise<void>((resolve) => watcher!.once("ready", () => resolve())).then(schedule);
   }
-  const sweep = setInterval(() => void refresh(state, { checkNow: false }), rescanMs);
+  const sweep = setInterval(refreshInBackground, rescanMs);
   const tick = setInterval(() => state.inputs && !state.refreshing && derive(state, Date.now()), TICK_MS);
   sweep.unref();
   tick.unref();
@@ -111,7 +114,7 @@ export function startLiveState(): void {
     clearInterval(tick);
     await watcher?.close();
   };
-  state.firstScan = Promise.all([refresh(state, { checkNow: false }), watcherReady]).then(() => undefined);
+  state.firstScan = Promise.all([refreshInBackground(), watcherReady]).then(() => undefined);
 }
 
 // Ends the state of this process (its watcher and timers); the next read starts a new one.
