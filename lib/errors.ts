@@ -86,3 +86,15 @@ export function isMissing(error: unknown): boolean {
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+// Where a JSON text stops parsing, never what it holds there: the parser's own message quotes
+// the text, and a file that is not ours to show (a link to a secret) must not leak through it.
+export function describeJsonError({ error, text }: { error: unknown; text: string }): string {
+  const message = describeError(error);
+  if (!text.trim()) return "the file is empty";
+  if (message.startsWith("Unexpected end of JSON input")) return "the text ends early";
+  const at = /position (\d+)/.exec(message);
+  if (!at) return "no position given";
+  const before = text.slice(0, Number(at[1]));
+  return `at line ${before.split("\n").length}, column ${Number(at[1]) - before.lastIndexOf("\n")}`;
+}

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { modelConfigSchema, sessionConfigSchema, type AfsConfig, type ModelConfig } from "@/lib/schemas/config";
-import { describeError, formatZodIssues, isMissing } from "@/lib/errors";
+import { describeError, describeJsonError, formatZodIssues, isMissing } from "@/lib/errors";
 import { readCached } from "./file-cache";
 
 export const CONFIG_FILE = "afs.config.json";
@@ -20,13 +20,13 @@ type Parsed = { ok: true; modifiedAt: string; config: AfsConfig; problems: strin
 export async function loadConfig({ dataDir }: { dataDir: string }): Promise<LoadedConfig> {
   const file = path.join(dataDir, CONFIG_FILE);
   try {
-    const parsed = await readCached<Parsed>({ path: file, loader: "config" }, async (stat) => {
+    const parsed = await readCached<Parsed>({ path: file, loader: "config", root: dataDir }, async (stat) => {
       const modifiedAt = stat.mtime.toISOString();
       const text = (await fs.readFile(file, "utf8")).replace(/^\uFEFF/, "");
       try {
         return { ok: true, modifiedAt, ...parseConfig(JSON.parse(text)) };
       } catch (error) {
-        return { ok: false, modifiedAt, problems: [`invalid JSON (${describeError(error)})`] };
+        return { ok: false, modifiedAt, problems: [`invalid JSON (${describeJsonError({ error, text })})`] };
       }
     });
     if (parsed.ok) {

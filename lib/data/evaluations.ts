@@ -2,18 +2,19 @@ import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { evaluationSchema, type Evaluation } from "@/lib/schemas/config";
-import { describeError, formatZodIssues } from "@/lib/errors";
+import { describeError, describeJsonError, formatZodIssues } from "@/lib/errors";
 import { readCached } from "./file-cache";
 
 type FileResult = { evaluations: Evaluation[]; problems: string[] };
 
-async function readEvaluationFile(file: string): Promise<FileResult> {
-  return readCached({ path: file, loader: "evaluation" }, async () => {
+async function readEvaluationFile({ file, dataDir }: { file: string; dataDir: string }): Promise<FileResult> {
+  return readCached({ path: file, loader: "evaluation", root: dataDir }, async () => {
+    const text = (await fs.readFile(file, "utf8")).replace(/^\uFEFF/, "");
     let json: unknown;
     try {
-      json = JSON.parse((await fs.readFile(file, "utf8")).replace(/^\uFEFF/, ""));
+      json = JSON.parse(text);
     } catch (error) {
-      return { evaluations: [], problems: [`invalid JSON (${describeError(error)})`] };
+      return { evaluations: [], problems: [`invalid JSON (${describeJsonError({ error, text })})`] };
     }
     // A file holds one result, or an array of them.
     const items = Array.isArray(json) ? json : [json];
@@ -44,7 +45,7 @@ export async function loadEvaluations({ dataDir }: { dataDir: string }): Promise
   const warnings: string[] = [];
   for (const name of names) {
     try {
-      const result = await readEvaluationFile(path.join(dir, name));
+      const result = await readEvaluationFile({ file: path.join(dir, name), dataDir });
       for (const evaluation of result.evaluations) evaluations.push(evaluation);
       warnings.push(...result.problems.map((p) => `evaluations/${name}: ${p}`));
     } catch (error) {

@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs/promises";
 import type { Stats } from "node:fs";
+import { sep } from "node:path";
 
 type Entry = { size: number; mtimeMs: number; value: unknown };
 
@@ -12,10 +13,10 @@ const cache = (g.__afsFileCache ??= new Map());
 const loading = (g.__afsFileLoads ??= new Map());
 
 export async function readCached<T>(
-  { path, loader }: { path: string; loader: string },
+  { path, loader, root }: { path: string; loader: string; root: string },
   load: (stat: Stats) => Promise<T>,
 ): Promise<T> {
-  const stat = await fs.stat(path);
+  const stat = await statReadable({ path, root });
   const key = `${loader}\0${path}`;
   const hit = cache.get(key);
   if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) return hit.value as T;
@@ -31,4 +32,15 @@ export async function readCached<T>(
     loading.set(version, pending);
   }
   return pending;
+}
+
+// A data file's stat, once it is known to be one the dashboard may read: a regular file (a FIFO,
+// socket or device could block a read for good or never end) whose real path is inside `root`
+// (a link must not carry another file's bytes into an answer). Throws with the reason otherwise.
+export async function statReadable({ path, root }: { path: string; root: string }): Promise<Stats> {
+  const stat = await fs.stat(path);
+  if (!stat.isFile()) throw new Error("not a regular file");
+  const [real, realRoot] = await Promise.all([fs.realpath(path), fs.realpath(root)]);
+  if (!real.startsWith(realRoot + sep)) throw new Error("resolves outside the data dir; not read");
+  return stat;
 }

@@ -99,7 +99,7 @@ export async function readModelRun({
   for (const file of scan.files) {
     const name = file.relative_path;
     if (file.kind === "trainer_state") {
-      const state = await readTrainerState({ path: file.path });
+      const state = await readTrainerState({ path: file.path, dataDir });
       if (state.warning) warnings.push(`${name}: ${state.warning}`);
       sources.push({
         name,

@@ -44,10 +44,10 @@ const lastGood = (g.__afsLastTrainerStates ??= new Map());
 // HuggingFace's trainer_state.json, cached until its size or mtime changes. Never throws: an
 // unreadable or malformed file comes back as the last good read (or empty) with a warning
 // (without the file's name).
-export async function readTrainerState({ path }: { path: string }): Promise<TrainerState> {
+export async function readTrainerState({ path, dataDir }: { path: string; dataDir: string }): Promise<TrainerState> {
   let state: TrainerState;
   try {
-    state = await readCached({ path, loader: "runs-trainer-state" }, async (stat) => {
+    state = await readCached({ path, loader: "runs-trainer-state", root: dataDir }, async (stat) => {
       const base = { mtime_ms: stat.mtimeMs, size_bytes: stat.size };
       const parsed = trainerStateSchema.safeParse(parseJsonLenient({ text: await fs.readFile(path, "utf8") }));
       if (!parsed.success) return { ...emptyState(), ...base, warning: "not a trainer_state.json (bad JSON or fields)" };

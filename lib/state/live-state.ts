@@ -4,6 +4,7 @@ import { watch, type FSWatcher } from "chokidar";
 import { listArtifacts } from "@/lib/data/artifacts";
 import { loadConfig } from "@/lib/data/config";
 import { loadEvaluations } from "@/lib/data/evaluations";
+import { statReadable } from "@/lib/data/file-cache";
 import { countSamples } from "@/lib/data/samples";
 import { validateJsonl } from "@/lib/data/validate-jsonl";
 import { getEnv } from "@/lib/env";
@@ -216,6 +217,7 @@ async function readSamples({ state, key, warnings, checkNow }: { state: State; k
   const name = `models/${key}_merged.jsonl`;
   const file = path.join(state.dataDir, name);
   try {
+    await statReadable({ path: file, root: state.dataDir });
     const { count, bytes_read: bytesRead } = await countSamples({ path: file, previous: state.sampleCounts.get(file) ?? null });
     state.scan.bytes_read += bytesRead;
     if (count !== state.sampleCounts.get(file)) remember(state, file, count);

@@ -24,7 +24,7 @@ describe("hostile data files: every endpoint still answers, with warnings, and r
   it("empty files", async () => {
     const dir = makeDataDir({ config: "", files: { "models/alpha_merged.jsonl": "", "evaluations/e.json": "", "runs/alpha/log.jsonl": "" } });
     let body = await allAnswer();
-    expect(body.warnings).toEqual(["afs.config.json: invalid JSON (Unexpected end of JSON input)", "evaluations/e.json: invalid JSON (Unexpected end of JSON input)"]);
+    expect(body.warnings).toEqual(["afs.config.json: invalid JSON (the file is empty)", "evaluations/e.json: invalid JSON (the file is empty)"]);
     writeFile(dir, "afs.config.json", config());
     body = await allAnswer();
     expect(body.models[0]).toMatchObject({ key: "alpha", training_samples: 0 });

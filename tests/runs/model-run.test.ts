@@ -89,7 +89,7 @@ describe("trainer_state.json", () => {
     const dir = makeTempDir();
     const nan = path.join(dir, "nan.json");
     fs.writeFileSync(nan, '{"global_step": 10, "max_steps": 20, "log_history": [{"loss": NaN, "grad_norm": -Infinity, "step": 5}, {"loss": 2.5, "step": 10, "note": "NaN"}]}');
-    expect(await readTrainerState({ path: nan })).toMatchObject({
+    expect(await readTrainerState({ path: nan, dataDir: dir })).toMatchObject({
       points: [{ tag: "loss", step: 10, value: 2.5, wall_time: null }],
       progress: { global_step: 10, max_steps: 20 },
       warning: null,
