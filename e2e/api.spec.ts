@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { copyDemoData, E2E_TOKEN } from "./support/env";
 import { startServer, stopServer } from "./support/server";
@@ -148,4 +150,13 @@ test("the dashboard revalidates with the last ETag and an unchanged answer comes
   expect(await second.request().headerValue("if-none-match")).toBe(await first.headerValue("etag"));
   // The numbers on screen stay: the 304 hands back the last answer.
   await expect(page.getByTestId("stat-models-completed")).toContainText("2");
+});
+
+test("a store that is no database stops the server at start, naming the file and the fault", async () => {
+  const dataDir = copyDemoData();
+  fs.mkdirSync(path.join(dataDir, ".afs"), { recursive: true });
+  fs.writeFileSync(path.join(dataDir, ".afs", "afs.db"), "not a database ".repeat(100));
+  await expect(startServer({ dataDir, env: { AFS_GPU_SOURCE: "off" } })).rejects.toThrow(
+    /server exited early[\s\S]*the store \S*afs\.db cannot be used: file is not a database/,
+  );
 });

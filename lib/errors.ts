@@ -52,8 +52,15 @@ export function storeFailure(error: unknown): ApiError | null {
   return new ApiError("store_unavailable", `The store cannot be written (${code}); reads still work`);
 }
 
+// Any other SQLite failure (a corrupt file, one that is no database): the store cannot serve.
+function storeBroken(error: unknown): ApiError | null {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return null;
+  return new ApiError("store_unavailable", `The store cannot be used (${code})`);
+}
+
 export function errorResponse(error: unknown): Response {
-  const store = storeFailure(error);
+  const store = storeFailure(error) ?? storeBroken(error);
   if (store) {
     console.error(error);
     error = store;

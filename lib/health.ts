@@ -3,7 +3,7 @@ import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
 import { getScanProgress, getStateIfReady } from "@/lib/state/live-state";
 import type { HealthResponse } from "@/lib/schemas/api";
-import { SCHEMA_VERSION } from "@/lib/store/db";
+import { getStoreCreatedAt, SCHEMA_VERSION } from "@/lib/store/db";
 import packageJson from "@/package.json";
 
 // healthy, or degraded (still serving) while the data dir has warnings; unhealthy when the
@@ -13,9 +13,14 @@ export async function getHealth(): Promise<HealthResponse> {
   const { dataDir, dbPath } = getEnv();
   let warnings: string[];
   let status: HealthResponse["status"];
+  // Without a store there is no state, so no scan either.
+  let scan: HealthResponse["scan"] = { state: "scanning", files_done: 0, files_total: 0, bytes_read: 0, checking: 0 };
   try {
+    // A query, so a store that broke while running is seen here.
+    getStoreCreatedAt();
     warnings = (await getStateIfReady())?.warnings ?? [];
     status = warnings.length ? "degraded" : "healthy";
+    scan = getScanProgress();
   } catch (error) {
     if (!String((error as { code?: unknown })?.code).startsWith("SQLITE_")) throw error;
     console.error(error);
@@ -29,7 +34,7 @@ export async function getHealth(): Promise<HealthResponse> {
     version: packageJson.version,
     data_dir: dataDir,
     db: { path: dbPath, schema_version: SCHEMA_VERSION },
-    scan: getScanProgress(),
+    scan,
     warnings,
   };
 }

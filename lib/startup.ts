@@ -1,6 +1,7 @@
 import "server-only";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
+import { describeError } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { startLiveState } from "@/lib/state/live-state";
@@ -13,7 +14,13 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 // before the first write arrives (saying where it is), and starts the GPU poller.
 export function startServer() {
   const env = getEnv();
-  getDb();
+  try {
+    getDb();
+  } catch (error) {
+    // A store that cannot be opened or checked would only answer errors: refuse to start.
+    console.error(`[afs] the store ${env.dbPath} cannot be used: ${describeError(error)}`);
+    process.exit(1);
+  }
   getAdminToken();
   const where = env.apiToken ? "AFS_API_TOKEN" : tokenFilePath(env.dataDir);
   console.log(`[afs] data dir ${env.dataDir}, store ${env.dbPath}, admin token from ${where}`);

@@ -105,6 +105,12 @@ export function getDb(): Database.Database {
   // FULL: an update acknowledged with a 200 survives power loss, not only a process crash.
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
+  // A damaged file is refused at open, naming the fault, rather than failing request by request.
+  const check = db.pragma("quick_check", { simple: true });
+  if (check !== "ok") {
+    db.close();
+    throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
+  }
   migrate(db);
   g.__afsStore = { path: dbPath, db };
   return db;
