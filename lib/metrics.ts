@@ -5,7 +5,7 @@ import { round } from "@/lib/numbers";
 import { queryGpuHistory } from "@/lib/store/gpu-samples";
 import { findModel, type Snapshot } from "@/lib/models";
 import { downsamplePoints } from "@/lib/runs/downsample";
-import type { ScalarPoint } from "@/lib/runs/model-run";
+import type { ModelRun, ScalarPoint } from "@/lib/runs/model-run";
 import type { SeriesName } from "@/lib/schemas/series";
 import type { ModelConfig } from "@/lib/schemas/config";
 import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
@@ -46,8 +46,13 @@ function joinOnStep<A extends string, B extends string>(model: string, a: [A, Sc
 }
 
 // The models asked for (404 for an unknown key), in config order.
-export function selectModels(snapshot: Snapshot, model?: string): ModelConfig[] {
+function selectModels(snapshot: Snapshot, model?: string): ModelConfig[] {
   return model ? [findModel(snapshot.config.models, model)] : snapshot.config.models;
+}
+
+// One configured model's run; 404 for an unknown key.
+function runOf(snapshot: Snapshot, key: string): ModelRun {
+  return snapshot.runs.get(findModel(snapshot.config.models, key).key)!;
 }
 
 function seriesRows<A extends SeriesName, B extends SeriesName>(snapshot: Snapshot, opts: { model?: string; points: number; series: [A, B] }) {
@@ -71,8 +76,7 @@ export function getThroughput(snapshot: Snapshot, opts: { model?: string; points
 }
 
 export function getModelRuns(snapshot: Snapshot, { key }: { key: string }) {
-  const [model] = selectModels(snapshot, key);
-  const run = snapshot.runs.get(model.key)!;
+  const run = runOf(snapshot, key);
   return {
     key,
     files: run.files.map((f) => ({
@@ -89,8 +93,7 @@ export function getModelRuns(snapshot: Snapshot, { key }: { key: string }) {
 }
 
 export function getScalars(snapshot: Snapshot, { key, tag, points }: { key: string; tag: string; points: number }) {
-  const [model] = selectModels(snapshot, key);
-  const run = snapshot.runs.get(model.key)!;
+  const run = runOf(snapshot, key);
   const series = run.scalars.get(tag);
   if (!series) throw new ApiError("not_found", `No scalar "${tag}" for model "${key}"`, { tags: [...run.scalars.keys()].sort() });
   return {

@@ -56,3 +56,14 @@ export function postJson(body: unknown, headers: Record<string, string> = {}): R
 export function jsonl(lines: unknown[]): string {
   return lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
 }
+
+// Polls `probe` until it gives something truthy, which it returns; throws once `timeoutMs` passed.
+export async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 8000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -5,21 +5,11 @@ import { GET as getUtilization } from "@/app/api/metrics/gpu-utilization/route";
 import { GET as stream } from "@/app/api/stream/route";
 import { publishEvent } from "@/lib/events";
 import { startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
-import { call, makeDataDir } from "../helpers";
+import { call, makeDataDir, until } from "../helpers";
 
 const FAKE = path.resolve(__dirname, "../../scripts/fake-nvidia-smi.mjs");
 const STREAM = path.resolve(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv");
 const FAST = { intervalMs: 100, flushIntervalMs: 100, appsIntervalMs: 200, backoffBaseMs: 50 };
-
-async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const json = async (res: Promise<Response>) => (await res).json();
 

@@ -10,21 +10,12 @@ import { POST } from "@/app/api/update-status/route";
 import { subscribeEvents, type LiveEvent } from "@/lib/events";
 import { getScanProgress, startLiveState, stopLiveState } from "@/lib/state/live-state";
 import { getDb } from "@/lib/store/db";
-import { call, jsonl, makeDataDir, postJson } from "../helpers";
+import { call, jsonl, makeDataDir, postJson, until } from "../helpers";
 
 // The state as a server runs it: kept current by the watcher, the sweep and writes, never by reads.
 const FIXTURE = path.join(__dirname, "..", "fixtures", "majora-v1");
 const json = async (res: Response | Promise<Response>) => (await res).json();
 const samples = async (key: string) => (await json(call(getModel, { params: { key } }))).training_samples;
-
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return Date.now() - start;
-}
 
 afterEach(async () => {
   await stopLiveState();
@@ -52,11 +43,11 @@ describe("the live state", () => {
     startLiveState();
     expect(await samples("alpha")).toBe(1);
     fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ a: 2 }]));
-    expect(await within(2000, async () => (await samples("alpha")) === 2)).toBeLessThan(2000);
+    await until(async () => (await samples("alpha")) === 2, 2000);
     fs.rmSync(path.join(dir, "models/beta_merged.jsonl"));
-    await within(2000, async () => (await samples("beta")) === 0);
+    await until(async () => (await samples("beta")) === 0, 2000);
     fs.cpSync(FIXTURE, path.join(dir, "runs", "beta"), { recursive: true });
-    await within(2000, async () => (await json(call(getModel, { params: { key: "beta" } }))).status === "completed");
+    await until(async () => (await json(call(getModel, { params: { key: "beta" } }))).status === "completed", 2000);
   });
 
   it("sees changes within AFS_RESCAN_SECONDS with the watcher off", async () => {
@@ -68,7 +59,7 @@ describe("the live state", () => {
     fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ a: 2 }, { a: 3 }]));
     // No read refreshes it: the first reads still see the old count, the sweep brings the new one.
     expect(await samples("alpha")).toBe(1);
-    await within(2500, async () => (await samples("alpha")) === 3);
+    await until(async () => (await samples("alpha")) === 3, 2500);
   });
 
   it("records a status the run files call for once, however many reads follow", async () => {
@@ -107,7 +98,7 @@ describe("the live state", () => {
     const res = await call(getHealth);
     expect(Date.now() - started).toBeLessThan(500);
     expect(await res.json()).toMatchObject({ status: "healthy", scan: { state: "scanning" } });
-    await within(20_000, async () => getScanProgress().state === "ready");
+    await until(async () => getScanProgress().state === "ready", 20_000);
     expect(getScanProgress().bytes_read).toBe(2 ** 30);
   });
 
@@ -116,7 +107,7 @@ describe("the live state", () => {
     execFileSync("mkfifo", [path.join(dir, "afs.config.json")]);
     startLiveState();
     expect((await json(call(getHealth))).status).toBe("healthy");
-    await within(2000, async () => getScanProgress().state === "ready");
+    await until(async () => getScanProgress().state === "ready", 2000);
     expect((await json(call(getHealth))).warnings).toEqual(["afs.config.json: not a regular file"]);
   });
 
@@ -139,14 +130,14 @@ describe("the live state", () => {
     expect(getScanProgress()).toMatchObject({ state: "ready", bytes_read: 0 });
     // Appended lines are read on their own.
     fs.appendFileSync(path.join(dir, "models/alpha_merged.jsonl"), jsonl([{ i: 500 }]));
-    await within(2000, async () => (await samples("alpha")) === 501);
+    await until(async () => (await samples("alpha")) === 501, 2000);
     expect(getScanProgress().bytes_read).toBe(Buffer.byteLength(jsonl([{ i: 500 }])));
   });
 
   it("joins malformed lines to the warnings once the worker has checked them", async () => {
     makeDataDir({ models: [{ key: "alpha", name: "Alpha" }], files: { "models/alpha_merged.jsonl": '{"a":1}\n{broken\n' } });
     startLiveState();
-    await within(3000, async () => (await json(call(getModels))).warnings.length === 1);
+    await until(async () => (await json(call(getModels))).warnings.length === 1, 3000);
     expect((await json(call(getModels))).warnings).toEqual(["models/alpha_merged.jsonl: 1 malformed line(s), first at line 2"]);
   });
 });
