@@ -5,7 +5,9 @@ import { ErrorBanner } from "@/components/dashboard/error-banner";
 import { NoticeBanner } from "@/components/dashboard/notice-banner";
 import { RefreshButton } from "@/components/dashboard/refresh-button";
 import { SessionClock } from "@/components/dashboard/session-clock";
+import { parseTab } from "@/components/dashboard/tabs";
 import { UrlStateProvider } from "@/components/dashboard/url-state-provider";
+import { chooseModel, modelsWithCurves } from "@/components/metrics/series";
 import { ThemeToggle } from "@/components/theme/theme-toggle";
 import { summarizeCosts } from "@/lib/costs";
 import { getEnv } from "@/lib/env";
@@ -34,21 +36,33 @@ async function settle<T>(what: string, promise: Promise<T>): Promise<T | undefin
 
 export default async function HomePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageAccess();
-  const range = parseTimeRange((await searchParams).range);
+  const params = await searchParams;
+  const range = parseTimeRange(params.range);
+  const tab = parseTab(params.tab);
   // One snapshot for the numbers that derive from it, the same calls the API handlers make.
   const snapshot = await getState();
   const { config, models, warnings, now } = snapshot;
   const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
 
+  // What the first view shows, and no more: with 1,000 models every tab's data (every model's
+  // curves above all) made the HTML megabytes long. Other tabs fetch theirs when opened.
   const fallback: Record<string, unknown> = {
     [KEYS.trainingStatus]: summarizeTraining(snapshot) satisfies TrainingStatusResponse,
     [KEYS.modelsStatus]: { models, timestamp: new Date(now).toISOString(), warnings } satisfies ModelsStatusResponse,
     [KEYS.costs]: summarizeCosts(snapshot) satisfies CostBreakdownResponse,
-    [KEYS.registry]: summarizeRegistry(snapshot),
-    [KEYS.trainingLoss]: getTrainingLoss(snapshot, { points: 1000 }),
-    [KEYS.throughput]: getThroughput(snapshot, { points: 1000 }),
     ...(gpu && { [KEYS.gpu(range)]: gpu }),
   };
+  if (tab === "registry") fallback[KEYS.registry] = summarizeRegistry(snapshot);
+  if (tab === "metrics") {
+    const index = getTrainingLoss(snapshot, { points: 2 });
+    fallback[KEYS.lossIndex] = index;
+    const requested = typeof params.model === "string" ? params.model : null;
+    const model = chooseModel({ requested, models, withCurves: modelsWithCurves(index.metrics) });
+    if (model) {
+      fallback[KEYS.trainingLoss(model)] = getTrainingLoss(snapshot, { model, points: 1000 });
+      fallback[KEYS.throughput(model)] = getThroughput(snapshot, { model, points: 1000 });
+    }
+  }
   const { refreshSeconds } = getEnv();
   const currency = config.session.currency;
 

@@ -6,6 +6,8 @@ import { chromium, type Browser, type BrowserContext, type CDPSession } from "@p
 import { expect, test } from "vitest";
 import { chromiumPath, copyDemoData } from "../e2e/support/env";
 import { startServer, stopServer, type RunningServer } from "../e2e/support/server";
+import { scaleKey, writeScaleData } from "../e2e/support/scale";
+import { E2E_TOKEN } from "../e2e/support/env";
 import { line, machine, timeMs } from "./report";
 import { openSseClients } from "./support/load";
 
@@ -13,6 +15,7 @@ import { openSseClients } from "./support/load";
 const HEAP_MINUTES = Number(process.env.AFS_BENCH_HEAP_MINUTES ?? 10);
 const WARM_UP_MS = 60_000;
 const LIVE_TABS = ["overview", "metrics"] as const;
+const LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const root = path.join(__dirname, "..");
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
@@ -70,10 +73,7 @@ test("page: first-load JS of /, JS heap of the live tabs", { timeout: (HEAP_MINU
   let browser: Browser | undefined;
   try {
     server = await startServer({ dataDir, env: { AFS_GPU_SOURCE: `replay:${writeCaptureAtOneHertz(dataDir)}` } });
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: LAUNCH_ARGS });
 
     for (const url of ["/", "/?tab=metrics"]) {
       const context = await browser.newContext();
@@ -109,6 +109,83 @@ test("page: first-load JS of /, JS heap of the live tabs", { timeout: (HEAP_MINU
       expect(await page.getByText("live", { exact: true }).first().isVisible(), `${tab}: live at the end`).toBe(true);
     }
     expect(counter.error).toBeNull();
+  } finally {
+    await browser?.close();
+    if (server) await stopServer(server);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+const SCALE_MODELS = 1000;
+// Loss and throughput points in each model's run log.
+const SCALE_POINTS = Number(process.env.AFS_BENCH_SCALE_POINTS ?? 1000);
+const LIVE_SECONDS = 30;
+
+// Long tasks (over 50 ms) of the page, kept from the start on window.__longTasks.
+function watchLongTasks() {
+  const tasks: number[] = [];
+  (window as unknown as { __longTasks: number[] }).__longTasks = tasks;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) tasks.push(entry.duration);
+  }).observe({ type: "longtask", buffered: true });
+}
+
+test(`page: ${SCALE_MODELS} models: load time, DOM size, long tasks while live`, { timeout: 15 * 60_000 }, async () => {
+  console.log(`\nPage with ${SCALE_MODELS} models, ${SCALE_POINTS} loss points each (${machine()})`);
+  if (!fs.existsSync(path.join(root, ".next", "standalone", "server.js"))) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+
+  const dataDir = writeScaleData({ models: SCALE_MODELS, points: SCALE_POINTS });
+  // The bundled capture at its recorded 2 samples/s: GPU events arrive twice a second.
+  const capture = path.join(dataDir, "gpu.csv");
+  fs.copyFileSync(path.join(root, "data", "gpu", "stream_500ms.csv"), capture);
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    server = await startServer({ dataDir, env: { AFS_GPU_SOURCE: `replay:${capture}` } });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: LAUNCH_ARGS });
+    const context = await browser.newContext();
+    await context.addInitScript(watchLongTasks);
+    const page = await context.newPage();
+    // Before the page sent only what its first view shows, a cold load took more than 30 s here.
+    page.setDefaultTimeout(180_000);
+    const rows = page.locator('[data-testid^="model-row-"]');
+
+    // Cold: the server's first render after start; warm: the same page again.
+    for (const label of ["cold server", "warm server"]) {
+      const ms = await timeMs(async () => {
+        await page.goto(server!.url, { waitUntil: "load" });
+        await rows.first().waitFor();
+      });
+      const nav = await page.evaluate(() => {
+        const n = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+        return { firstByte: n.responseStart - n.startTime, html: n.decodedBodySize };
+      });
+      line(`load of / until the first row shows, ${label}`, `${(ms / 1000).toFixed(2)} s (first byte at ${(nav.firstByte / 1000).toFixed(2)} s, HTML ${kb(nav.html)})`);
+    }
+    const elements = await page.evaluate(() => document.getElementsByTagName("*").length);
+    line("DOM elements on the overview", `${elements} (${await rows.count()} model rows rendered)`);
+
+    // Live: GPU events twice a second, and a status for one model every 500 ms.
+    await page.waitForTimeout(5000);
+    await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks.length = 0));
+    const start = Date.now();
+    let posted = 0;
+    while (Date.now() - start < LIVE_SECONDS * 1000) {
+      const res = await fetch(`${server.url}/api/update-status`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${E2E_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ model_key: scaleKey(posted % 20), status: "running", progress: posted % 100 }),
+      });
+      expect(res.status).toBe(200);
+      posted++;
+      await sleep(500);
+    }
+    const elapsed = Date.now() - start;
+    const tasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
+    const total = tasks.reduce((a, b) => a + b, 0);
+    const longest = tasks.reduce((a, b) => Math.max(a, b), 0);
+    line(`long tasks over ${LIVE_SECONDS} s live`, `${posted} statuses, GPU at 2/s: ${tasks.length} tasks, longest ${longest.toFixed(0)} ms, ${((total / elapsed) * 100).toFixed(1)}% of the main thread`);
+    await context.close();
   } finally {
     await browser?.close();
     if (server) await stopServer(server);

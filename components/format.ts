@@ -2,9 +2,19 @@
 // render and the browser's hydration produce the same text.
 const LOCALE = "en-US";
 
+// Making a number formatter costs far more than using one, and a page of models formats
+// thousands of figures: one per set of options, kept.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+function numberFormat(options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = JSON.stringify(options);
+  let format = numberFormats.get(key);
+  if (!format) numberFormats.set(key, (format = new Intl.NumberFormat(LOCALE, options)));
+  return format;
+}
+
 export function formatMoney(value: number, currency = "USD"): string {
   try {
-    return new Intl.NumberFormat(LOCALE, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+    return numberFormat({ style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
   } catch {
     // Not an ISO 4217 code: the number with the configured label.
     return `${value.toFixed(2)} ${currency}`;
@@ -12,7 +22,7 @@ export function formatMoney(value: number, currency = "USD"): string {
 }
 
 export function formatNumber(value: number, maximumFractionDigits = 0): string {
-  return new Intl.NumberFormat(LOCALE, { maximumFractionDigits }).format(value);
+  return numberFormat({ maximumFractionDigits }).format(value);
 }
 
 export function formatHours(value: number): string {
@@ -88,5 +98,5 @@ export function formatClockTime(ms: number): string {
 }
 
 export function formatCompact(value: number): string {
-  return new Intl.NumberFormat(LOCALE, { notation: "compact", maximumFractionDigits: 1 }).format(value);
+  return numberFormat({ notation: "compact", maximumFractionDigits: 1 }).format(value);
 }

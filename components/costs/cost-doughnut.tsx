@@ -7,8 +7,8 @@ import { Doughnut } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
 import { useChartColors } from "@/components/charts/chart-colors";
 import { formatMoney, formatShare } from "@/components/format";
+import type { CostSlice } from "./slices";
 
-export type CostSlice = { key: string; name: string; cost: number; share: number };
 
 export function CostDoughnut({ slices, currency }: { slices: CostSlice[]; currency: string }) {
   const colors = useChartColors();

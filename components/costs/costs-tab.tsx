@@ -7,7 +7,12 @@ import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { useCosts } from "@/hooks/use-costs";
 import { useModelsStatus } from "@/hooks/use-models-status";
-import { CostDoughnut, type CostSlice } from "./cost-doughnut";
+import { ShowMore, useShownCount } from "@/components/ui/show-more";
+import { CostDoughnut } from "./cost-doughnut";
+import { groupSlices, type CostSlice } from "./slices";
+
+// As many slices as the palette has colours, so no two share one.
+const DOUGHNUT_SLICES = 6;
 
 export function CostsTab({ currency }: { currency: string }) {
   const costs = useCosts().data;
@@ -17,7 +22,11 @@ export function CostsTab({ currency }: { currency: string }) {
     const names = new Map(models.map((m) => [m.key, m.name]));
     return Object.entries(costs.breakdown).map(([key, c]) => ({ key, name: names.get(key) ?? key, ...c }));
   }, [costs, models]);
-  const slices = useMemo<CostSlice[]>(() => rows.filter((r) => r.total_cost > 0).map((r) => ({ key: r.key, name: r.name, cost: r.total_cost, share: r.share })), [rows]);
+  const slices = useMemo<CostSlice[]>(
+    () => groupSlices(rows.filter((r) => r.total_cost > 0).map((r) => ({ key: r.key, name: r.name, cost: r.total_cost, share: r.share })), DOUGHNUT_SLICES),
+    [rows],
+  );
+  const [shown, showMore] = useShownCount();
 
   if (!costs) return <EmptyState>Cost data is not available</EmptyState>;
   const totalHours = rows.reduce((sum, r) => sum + r.gpu_hours, 0);
@@ -84,7 +93,7 @@ export function CostsTab({ currency }: { currency: string }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((r) => (
+              {rows.slice(0, shown).map((r) => (
                 <tr key={r.key} data-testid={`cost-row-${r.key}`}>
                   <th scope="row" className="font-medium">
                     {r.name}
@@ -109,6 +118,7 @@ export function CostsTab({ currency }: { currency: string }) {
             </tfoot>
           </table>
         </div>
+        <ShowMore shown={shown} total={rows.length} onMore={showMore} testId="cost-table-more" />
       </Card>
     </div>
   );

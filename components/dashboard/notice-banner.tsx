@@ -1,6 +1,6 @@
 "use client";
 
-import { useId } from "react";
+import { useId, useMemo } from "react";
 import { useLocalStorage } from "@/hooks/use-local-storage";
 import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
@@ -10,6 +10,8 @@ import { addDismissed, buildNotices, parseDismissed, type Notice } from "./notic
 
 const DISMISSED_KEY = "afs-dismissed-notices";
 const NONE: never[] = [];
+// Beyond a few lines the banner would push the page down; the rest are counted, not listed.
+const MAX_SHOWN = 5;
 
 // What needs attention before the numbers: a broken afs.config.json, a running model whose run
 // stopped writing. A dismissal lasts until the message changes. The notices show once hydrated,
@@ -20,7 +22,8 @@ export function NoticeBanner() {
   const warnings = useTrainingStatus().data?.warnings ?? NONE;
   const models = useModelsStatus().data?.models ?? NONE;
   const [stored, setStored] = useLocalStorage(DISMISSED_KEY);
-  const notices = buildNotices({ warnings, models, now });
+  // Each answer the dashboard receives re-renders the banner; the notices change only with these.
+  const notices = useMemo(() => buildNotices({ warnings, models, now }), [warnings, models, now]);
   const dismissed = parseDismissed(stored ?? "");
   const shown = stored === null ? NONE : notices.filter((n) => !dismissed.has(n.id));
   // The live region stays in the page, so a notice that appears later is announced.
@@ -29,9 +32,14 @@ export function NoticeBanner() {
       {shown.length > 0 && (
         <div className="banner-warning" data-testid="notice-banner">
           <ul className="mx-auto max-w-7xl px-4 py-2 text-sm">
-            {shown.map((n) => (
+            {shown.slice(0, MAX_SHOWN).map((n) => (
               <NoticeItem key={n.id} notice={n} onDismiss={() => setStored(addDismissed(stored ?? "", n.id, notices))} />
             ))}
+            {shown.length > MAX_SHOWN && (
+              <li className="py-1" data-testid="notice-more">
+                and {shown.length - MAX_SHOWN} more
+              </li>
+            )}
           </ul>
         </div>
       )}

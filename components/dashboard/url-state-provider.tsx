@@ -5,8 +5,8 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { UrlStateContext, type SetParam } from "@/hooks/use-url-state";
 
 // The dashboard's query-string state (?tab=, ?range=, ?model=). Changes are written with
-// history.pushState/replaceState, with no server round trip (the page already holds every tab's
-// data in the SWR cache), and kept here as well: a change made in the first moments after load,
+// history.pushState/replaceState, with no server round trip (each tab's hooks fetch what the
+// page did not send), and kept here as well: a change made in the first moments after load,
 // before Next's router watches history, still shows. Back/Forward and Next's own navigations
 // are followed.
 export function UrlStateProvider({ children }: { children: React.ReactNode }) {

@@ -58,6 +58,12 @@ export function modelsWithCurves(metrics: TrainingLossResponse["metrics"]): stri
   return [...seen];
 }
 
+// The model the metrics tab shows: the one asked for (?model=) if it exists, else the first with
+// loss curves, else the first. Also used by the page, to send that model's curves with the HTML.
+export function chooseModel({ requested, models, withCurves }: { requested: string | null; models: Array<{ key: string }>; withCurves: string[] }): string | null {
+  return models.find((m) => m.key === requested)?.key ?? withCurves[0] ?? models[0]?.key ?? null;
+}
+
 // A lone measurement is a number, not a curve: true when every non-empty series has exactly one
 // point (and one has), so the card shows it as a stat instead of a chart with a single dot.
 export function isSinglePoint(...series: XY[][]): boolean {

@@ -10,7 +10,7 @@ import { ThroughputChart } from "./throughput-chart";
 import { ThroughputSummary } from "./throughput-summary";
 
 export function ThroughputCard({ modelKey, modelName }: { modelKey: string | null; modelName: string }) {
-  const { data } = useThroughput();
+  const { data } = useThroughput(modelKey);
   const titleId = useId();
   const series = useMemo(() => (modelKey && data ? throughputSeries(data.metrics, modelKey) : { samples: [], tokens: [] }), [data, modelKey]);
   const empty = series.samples.length === 0 && series.tokens.length === 0;

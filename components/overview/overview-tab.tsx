@@ -1,5 +1,6 @@
 "use client";
 
+import { useMemo } from "react";
 import { useActivity } from "@/components/dashboard/data-provider";
 import { formatMoney, formatNumber } from "@/components/format";
 import { gpuLive, gpuUnavailable } from "@/components/metrics/gpu-source";
@@ -14,9 +15,14 @@ import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
 import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useUrlState } from "@/hooks/use-url-state";
-import { parseTimeRange } from "@/lib/schemas/time-range";
+import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
+import { parseTimeRange, type TimeRange } from "@/lib/schemas/time-range";
 import { ModelTable } from "./model-table";
 import { inProgressDetail, summarizeEstimate } from "./summary";
+
+// Running models left out of the estimate, named in the card; with hundreds the rest are counted.
+const MAX_MISSING = 5;
+const NO_MODELS: ModelStatus[] = [];
 
 export function OverviewTab({ currency }: { currency: string }) {
   const { searchParams } = useUrlState();
@@ -26,9 +32,8 @@ export function OverviewTab({ currency }: { currency: string }) {
   const now = useNow(useActivity().serverNow, 15_000);
   const training = useTrainingStatus().data;
   const costs = useCosts().data;
-  const gpu = useGpuUtilization({ range, live }).data;
-  const models = useModelsStatus().data?.models ?? [];
-  const estimate = training ? summarizeEstimate({ training, models, now }) : null;
+  const models = useModelsStatus().data?.models ?? NO_MODELS;
+  const estimate = useMemo(() => (training ? summarizeEstimate({ training, models, now }) : null), [training, models, now]);
 
   const budget = costs?.budget_usd ?? null;
   const remaining = costs?.budget_remaining ?? null;
@@ -73,33 +78,42 @@ export function OverviewTab({ currency }: { currency: string }) {
                 {estimate.detail}
                 {estimate.missing.length > 0 && (
                   <ul className="mt-1 text-xs" data-testid="estimate-missing">
-                    {estimate.missing.map((reason) => (
+                    {estimate.missing.slice(0, MAX_MISSING).map((reason) => (
                       <li key={reason}>{reason}</li>
                     ))}
+                    {estimate.missing.length > MAX_MISSING && <li>and {estimate.missing.length - MAX_MISSING} more</li>}
                   </ul>
                 )}
               </>
             )
           }
         />
-        <StatCard
-          testId="stat-gpu-utilization"
-          label="GPU utilization now"
-          value={gpu?.current_utilization ?? null}
-          display={gpu?.current_utilization == null ? "—" : `${formatNumber(gpu.current_utilization, 1)}%`}
-          detail={
-            !gpu || gpuUnavailable(gpu, gpuStatus) ? (
-              "No NVIDIA GPU detected on this host"
-            ) : (
-              <span className="inline-flex items-center gap-2">
-                {gpu.source === "replay" ? <Chip tone="accent">replay</Chip> : gpu.source}
-                {gpuLive({ streaming: live, data: gpu, status: gpuStatus }) && <Chip>live</Chip>}
-              </span>
-            )
-          }
-        />
+        <GpuNowCard range={range} live={live} gpuStatus={gpuStatus} />
       </div>
-      <ModelTable models={models} currency={currency} />
+      <ModelTable currency={currency} />
     </div>
+  );
+}
+
+// Its own component: each GPU sample re-renders this card, not the overview around it.
+function GpuNowCard({ range, live, gpuStatus }: { range: TimeRange; live: boolean; gpuStatus: GpuSnapshot["status"] | null }) {
+  const gpu = useGpuUtilization({ range, live }).data;
+  return (
+    <StatCard
+      testId="stat-gpu-utilization"
+      label="GPU utilization now"
+      value={gpu?.current_utilization ?? null}
+      display={gpu?.current_utilization == null ? "—" : `${formatNumber(gpu.current_utilization, 1)}%`}
+      detail={
+        !gpu || gpuUnavailable(gpu, gpuStatus) ? (
+          "No NVIDIA GPU detected on this host"
+        ) : (
+          <span className="inline-flex items-center gap-2">
+            {gpu.source === "replay" ? <Chip tone="accent">replay</Chip> : gpu.source}
+            {gpuLive({ streaming: live, data: gpu, status: gpuStatus }) && <Chip>live</Chip>}
+          </span>
+        )
+      }
+    />
   );
 }

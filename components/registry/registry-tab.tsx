@@ -3,6 +3,7 @@
 import { formatBytes, formatNumber, formatScore } from "@/components/format";
 import { DeploymentBadge, StatusBadge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
+import { ShowMore, useShownCount } from "@/components/ui/show-more";
 import { useRegistry } from "@/hooks/use-registry";
 import type { RegistryResponse } from "@/lib/schemas/api";
 import { CopyKeyButton } from "./copy-key-button";
@@ -11,15 +12,19 @@ type Entry = RegistryResponse["models"][number];
 
 export function RegistryTab() {
   const models = useRegistry().data?.models ?? [];
+  const [shown, showMore] = useShownCount();
   if (models.length === 0) return <EmptyState>No models in the registry yet</EmptyState>;
   return (
-    <ul className="grid gap-4" data-testid="registry">
-      {models.map((m) => (
-        <li key={m.key}>
-          <RegistryEntry model={m} />
-        </li>
-      ))}
-    </ul>
+    <>
+      <ul className="grid gap-4" data-testid="registry">
+        {models.slice(0, shown).map((m) => (
+          <li key={m.key}>
+            <RegistryEntry model={m} />
+          </li>
+        ))}
+      </ul>
+      <ShowMore shown={shown} total={models.length} onMore={showMore} testId="registry-more" />
+    </>
   );
 }
 

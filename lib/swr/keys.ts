@@ -7,8 +7,11 @@ export const KEYS = {
   modelsStatus: "/api/models/status",
   costs: "/api/costs/breakdown",
   registry: "/api/models/registry",
-  trainingLoss: "/api/metrics/training-loss",
-  throughput: "/api/metrics/throughput",
+  // Curves are asked for one model at a time: every model's would be megabytes at 1,000 models.
+  trainingLoss: (model: string) => `/api/metrics/training-loss?model=${model}`,
+  throughput: (model: string) => `/api/metrics/throughput?model=${model}`,
+  // Two points per series and model: enough to tell which models have loss curves.
+  lossIndex: "/api/metrics/training-loss?points=2",
   gpu: (range: TimeRange) => `/api/metrics/gpu-utilization?range=${range}`,
 } as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
+import { chooseModel, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
 import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
 import { appendGpuSnapshot, snapshotUtilization } from "@/lib/swr/gpu-history";
 
@@ -90,6 +90,14 @@ describe("loss and throughput series", () => {
 
   it("lists the models that have curves", () => {
     expect(modelsWithCurves(loss)).toEqual(["majora-v1"]);
+  });
+
+  it("shows the model asked for, else the first with curves, else the first", () => {
+    const models = [{ key: "veran-v5" }, { key: "majora-v1" }];
+    expect(chooseModel({ requested: "veran-v5", models, withCurves: ["majora-v1"] })).toBe("veran-v5");
+    expect(chooseModel({ requested: "ghost", models, withCurves: ["majora-v1"] })).toBe("majora-v1");
+    expect(chooseModel({ requested: null, models, withCurves: [] })).toBe("veran-v5");
+    expect(chooseModel({ requested: null, models: [], withCurves: [] })).toBeNull();
   });
 
   it("throughput: samples/s and tokens/s apart", () => {
