@@ -26,6 +26,10 @@ test.beforeAll(async () => {
   const capture = path.join(dataDir, "gpu.csv");
   fs.copyFileSync(path.join(__dirname, "..", "data", "gpu", "stream_500ms.csv"), capture);
   server = await startServer({ dataDir, env: { AFS_GPU_SOURCE: `replay:${capture}`, AFS_REFRESH_SECONDS: "3600" } });
+  // The page shows a first scan as it goes; these tests compare it with the finished one.
+  await expect
+    .poll(async () => (await (await fetch(`${server.url}/api/health`)).json()).scan.state, { timeout: 120_000 })
+    .toBe("ready");
 });
 
 test.afterAll(async () => {

@@ -19,6 +19,10 @@ const envSchema = z.object({
   NVIDIA_SMI: z.string().min(1).default("nvidia-smi"),
   AFS_RETENTION_RAW_HOURS: z.coerce.number().positive().default(48),
   AFS_RETENTION_AGG_DAYS: z.coerce.number().positive().default(90),
+  AFS_MAX_LINE_BYTES: z.coerce.number().int().positive().default(16 << 20),
+  AFS_MAX_JSON_BYTES: z.coerce.number().int().positive().default(64 << 20),
+  AFS_MAX_RUN_FILES: z.coerce.number().int().positive().default(10_000),
+  AFS_MAX_MODELS: z.coerce.number().int().positive().default(1000),
 });
 
 export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;
@@ -33,6 +37,8 @@ export type Env = {
   rescanMs: number;
   watch: boolean;
   gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number };
+  // What one data file may cost: longer lines are skipped unread, larger JSON documents refused.
+  limits: { lineBytes: number; jsonBytes: number; runFiles: number; models: number };
 };
 
 // Parsed on each call rather than frozen at import: it costs microseconds, and tests point
@@ -59,6 +65,12 @@ export function getEnv(): Env {
       nvidiaSmi: parsed.data.NVIDIA_SMI,
       rawRetentionMs: parsed.data.AFS_RETENTION_RAW_HOURS * 3_600_000,
       aggRetentionMs: parsed.data.AFS_RETENTION_AGG_DAYS * 86_400_000,
+    },
+    limits: {
+      lineBytes: parsed.data.AFS_MAX_LINE_BYTES,
+      jsonBytes: parsed.data.AFS_MAX_JSON_BYTES,
+      runFiles: parsed.data.AFS_MAX_RUN_FILES,
+      models: parsed.data.AFS_MAX_MODELS,
     },
   };
 }

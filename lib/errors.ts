@@ -94,14 +94,12 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// Where a JSON text stops parsing, never what it holds there: the parser's own message quotes
-// the text, and a file that is not ours to show (a link to a secret) must not leak through it.
-export function describeJsonError({ error, text }: { error: unknown; text: string }): string {
-  const message = describeError(error);
-  if (!text.trim()) return "the file is empty";
-  if (message.startsWith("Unexpected end of JSON input")) return "the text ends early";
-  const at = /position (\d+)/.exec(message);
-  if (!at) return "no position given";
-  const before = text.slice(0, Number(at[1]));
-  return `at line ${before.split("\n").length}, column ${Number(at[1]) - before.lastIndexOf("\n")}`;
+// One file's first problems, then how many more: a broken file must not flood every answer.
+export function firstProblems(problems: string[], max = 20): string[] {
+  return problems.length <= max ? problems : [...problems.slice(0, max), `and ${problems.length - max} more problem(s)`];
+}
+
+// Appends one by one: push(...items) with a data-sized array overflows the stack.
+export function appendAll<T>(target: T[], items: Iterable<T>): void {
+  for (const item of items) target.push(item);
 }

@@ -67,7 +67,13 @@ function seriesRows<A extends SeriesName, B extends SeriesName>(snapshot: Snapsh
 // Loss curves from the models' run files, downsampled per series to at most `points`.
 export function getTrainingLoss(snapshot: Snapshot, opts: { model?: string; points: number }): TrainingLossResponse {
   const metrics = seriesRows(snapshot, { ...opts, series: ["train_loss", "val_loss"] });
-  return { metrics, source: metrics.length ? "runs" : "none" };
+  const nonFinite = selectModels(snapshot, opts.model).flatMap((m) =>
+    (["train_loss", "val_loss"] as const).flatMap((series) => {
+      const found = snapshot.runs.get(m.key)!.non_finite[series];
+      return found ? [{ model: m.key, series, ...found }] : [];
+    }),
+  );
+  return { metrics, non_finite: nonFinite, source: metrics.length || nonFinite.length ? "runs" : "none" };
 }
 
 export function getThroughput(snapshot: Snapshot, opts: { model?: string; points: number }): ThroughputResponse {

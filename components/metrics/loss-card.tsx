@@ -5,7 +5,7 @@ import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { LossChart } from "./loss-chart";
 import { PointStats, pointStats } from "./point-stats";
-import { isSinglePoint, lossSeries } from "./series";
+import { divergences, isSinglePoint, lossSeries, type Divergence } from "./series";
 
 export function LossCard({
   modelKey,
@@ -15,6 +15,7 @@ export function LossCard({
   logScale,
   onLogScale,
   metrics,
+  nonFinite,
 }: {
   modelKey: string | null;
   modelName: string;
@@ -23,11 +24,13 @@ export function LossCard({
   logScale: boolean;
   onLogScale: (log: boolean) => void;
   metrics: Parameters<typeof lossSeries>[0];
+  nonFinite: readonly Divergence[];
 }) {
   const [smoothing, setSmoothing] = useState(0.6);
   const ids = { title: useId(), model: useId(), smoothing: useId() };
   const series = useMemo(() => (modelKey ? lossSeries(metrics, modelKey) : { train: [], val: [] }), [metrics, modelKey]);
-  const empty = series.train.length === 0 && series.val.length === 0;
+  const diverged = useMemo(() => (modelKey ? divergences(nonFinite, modelKey) : []), [nonFinite, modelKey]);
+  const empty = series.train.length === 0 && series.val.length === 0 && diverged.length === 0;
   const single = isSinglePoint(series.train, series.val);
 
   return (
@@ -51,6 +54,12 @@ export function LossCard({
         </>
       }
     >
+      {diverged.map((d) => (
+        <p key={d.series} className="mb-2 text-sm font-medium text-danger" data-testid="loss-diverged">
+          {d.series === "train_loss" ? "Training" : "Validation"} loss went NaN or infinite from step {d.first_step} ({d.count} point
+          {d.count === 1 ? "" : "s"} left out of the curve)
+        </p>
+      ))}
       {empty ? (
         <EmptyState data-testid="loss-empty" hint="Curves appear once the run writes trainer_state.json, TensorBoard events or a JSONL log under runs/.">
           No training curves yet for {modelName}
@@ -90,7 +99,7 @@ export function LossCard({
               Log scale
             </label>
           </div>
-          <LossChart series={series} smoothing={smoothing} logScale={logScale} label={`Training and validation loss of ${modelName} by step`} />
+          <LossChart series={series} diverged={diverged} smoothing={smoothing} logScale={logScale} label={`Training and validation loss of ${modelName} by step`} />
         </>
       )}
     </Card>

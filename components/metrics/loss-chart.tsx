@@ -8,7 +8,7 @@ import { ChartBox } from "@/components/charts/chart-box";
 import { useChartColors, withAlpha } from "@/components/charts/chart-colors";
 import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
 import { smoothEma } from "./ema";
-import type { LossSeries, XY } from "./series";
+import type { Divergence, LossSeries, XY } from "./series";
 
 // The y scale the chart really drew, on the canvas as data-y-scale, for tests and scripts.
 const reportYScale: Plugin<"line"> = {
@@ -21,7 +21,21 @@ const PLUGINS = [reportYScale];
 
 // Training loss (raw, faint, and smoothed) and validation loss against the step, on a linear or
 // a log y axis (a loss that falls by orders of magnitude).
-export function LossChart({ series, smoothing, logScale, label }: { series: LossSeries; smoothing: number; logScale: boolean; label: string }) {
+// A loss that went NaN or infinite (a diverged run) is marked by a vertical line at its first
+// such step, across the range of the values drawn.
+export function LossChart({
+  series,
+  diverged,
+  smoothing,
+  logScale,
+  label,
+}: {
+  series: LossSeries;
+  diverged: Divergence[];
+  smoothing: number;
+  logScale: boolean;
+  label: string;
+}) {
   const colors = useChartColors();
 
   const data = useMemo<ChartData<"line", XY[]>>(() => {
@@ -31,6 +45,15 @@ export function LossChart({ series, smoothing, logScale, label }: { series: Loss
       smoothing,
     );
     const train = series.train.map((p, i) => ({ x: p.x, y: smoothed[i] }));
+    let low = Infinity;
+    let high = -Infinity;
+    for (const p of [...series.train, ...series.val]) {
+      if (p.y === null) continue;
+      low = Math.min(low, p.y);
+      high = Math.max(high, p.y);
+    }
+    // With no finite value at all there is no range to span: a line from 0 to 1 still shows where.
+    const span = low <= high ? [low, high] : [logScale ? 0.1 : 0, 1];
     return {
       datasets: [
         ...(smoothing > 0
@@ -65,9 +88,18 @@ export function LossChart({ series, smoothing, logScale, label }: { series: Loss
           pointRadius: 3,
           pointHoverRadius: 5,
         },
+        ...diverged.map((d) => ({
+          label: `${d.series === "train_loss" ? "Training" : "Validation"} loss NaN or infinite from step ${d.first_step}`,
+          data: span.map((y) => ({ x: d.first_step, y })),
+          borderColor: colors.series[5],
+          backgroundColor: colors.series[5],
+          borderWidth: 2,
+          borderDash: [6, 4],
+          pointRadius: 0,
+        })),
       ],
     };
-  }, [series, smoothing, colors]);
+  }, [series, diverged, smoothing, colors, logScale]);
 
   const options = useMemo(
     () =>

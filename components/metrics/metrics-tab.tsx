@@ -42,6 +42,7 @@ export function MetricsTab() {
           logScale={searchParams.get("loss_scale") === "log"}
           onLogScale={(log) => setParam("loss_scale", log ? "log" : null)}
           metrics={loss?.metrics ?? NO_METRICS}
+          nonFinite={loss?.non_finite ?? NO_METRICS}
         />
         <ThroughputCard modelKey={modelKey} modelName={modelName} />
       </div>

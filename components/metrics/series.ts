@@ -41,6 +41,13 @@ export function lossSeries(metrics: TrainingLossResponse["metrics"], model: stri
   };
 }
 
+export type Divergence = TrainingLossResponse["non_finite"][number];
+
+// Where a model's losses went NaN or infinite, for the chart to mark and the card to say.
+export function divergences(nonFinite: readonly Divergence[], model: string): Divergence[] {
+  return nonFinite.filter((d) => d.model === model);
+}
+
 export type ThroughputSeries = { samples: XY[]; tokens: XY[] };
 
 export function throughputSeries(metrics: ThroughputResponse["metrics"], model: string): ThroughputSeries {

@@ -1,10 +1,11 @@
 import "server-only";
-import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { modelConfigSchema, sessionConfigSchema, type AfsConfig, type ModelConfig } from "@/lib/schemas/config";
-import { describeError, describeJsonError, formatZodIssues, isMissing } from "@/lib/errors";
+import { getEnv } from "@/lib/env";
+import { appendAll, describeError, firstProblems, formatZodIssues, isMissing } from "@/lib/errors";
 import { readCached } from "./file-cache";
+import { duplicateKeys, parseJsonSliced } from "./json";
 
 export const CONFIG_FILE = "afs.config.json";
 
@@ -20,14 +21,11 @@ type Parsed = { ok: true; modifiedAt: string; config: AfsConfig; problems: strin
 export async function loadConfig({ dataDir }: { dataDir: string }): Promise<LoadedConfig> {
   const file = path.join(dataDir, CONFIG_FILE);
   try {
-    const parsed = await readCached<Parsed>({ path: file, loader: "config", root: dataDir }, async (stat) => {
+    const parsed = await readCached<Parsed>({ path: file, loader: "config", root: dataDir }, async (text, stat) => {
       const modifiedAt = stat.mtime.toISOString();
-      const text = (await fs.readFile(file, "utf8")).replace(/^\uFEFF/, "");
-      try {
-        return { ok: true, modifiedAt, ...parseConfig(JSON.parse(text)) };
-      } catch (error) {
-        return { ok: false, modifiedAt, problems: [`invalid JSON (${describeJsonError({ error, text })})`] };
-      }
+      const json = await parseJsonSliced({ text });
+      if (!json.ok) return { ok: false, modifiedAt, problems: [`invalid JSON (${json.error})`] };
+      return { ok: true, modifiedAt, ...parseConfig(json.value, { duplicatesOf: (o) => duplicateKeys(json, o), maxModels: getEnv().limits.models }) };
     });
     if (parsed.ok) {
       lastGood.set(dataDir, parsed.config);
@@ -46,34 +44,48 @@ export async function loadConfig({ dataDir }: { dataDir: string }): Promise<Load
   }
 }
 
-// A config parsed field by field: an invalid field falls back to its default and is reported,
-// so one typo never hides the session or the other models. Only a model whose key or name is
-// unusable is left out, since nothing could identify it.
-export function parseConfig(json: unknown): { config: AfsConfig; problems: string[] } {
+// A config parsed field by field: an invalid field (a duplicated one included) falls back to its
+// default and is reported, so one typo never hides the session or the other models. Only a
+// model whose key or name is unusable is left out, since nothing could identify it, and models
+// past `maxModels`, which no page could show.
+export function parseConfig(
+  json: unknown,
+  { duplicatesOf, maxModels }: { duplicatesOf: (object: unknown) => string[]; maxModels: number },
+): { config: AfsConfig; problems: string[] } {
   const problems: string[] = [];
   if (!isObject(json)) {
     return { config: EMPTY_CONFIG, problems: ["expected an object with \"session\" and \"models\""] };
   }
+  const duplicated = duplicatesOf(json);
   for (const key of Object.keys(json)) {
-    if (key !== "session" && key !== "models") problems.push(`${key}: unknown field (ignored)`);
+    if (duplicated.includes(key)) problems.push(`${key}: duplicate key (ignored)`);
+    else if (key !== "session" && key !== "models") problems.push(`${shortName(key)}: unknown field (ignored)`);
   }
-  const sessionValue = json.session ?? {};
+  const sessionValue = duplicated.includes("session") ? {} : (json.session ?? {});
   if (!isObject(sessionValue)) problems.push("session: expected an object (using the defaults)");
-  const session = parseLeniently({ schema: sessionConfigSchema, value: isObject(sessionValue) ? sessionValue : {} });
-  problems.push(...session.errors.map((e) => `session.${e} (using the default)`));
+  const session = parseLeniently({
+    schema: sessionConfigSchema,
+    value: isObject(sessionValue) ? sessionValue : {},
+    duplicates: duplicatesOf(sessionValue),
+  });
+  appendAll(problems, session.errors.map((e) => `session.${e} (using the default)`));
 
   const models: ModelConfig[] = [];
-  const entries = json.models ?? [];
+  const entries = duplicated.includes("models") ? [] : (json.models ?? []);
   if (!Array.isArray(entries)) problems.push("models: expected an array");
-  (Array.isArray(entries) ? entries : []).forEach((value, i) => {
+  const listed = Array.isArray(entries) ? entries : [];
+  if (listed.length > maxModels) {
+    problems.push(`models: ${listed.length} models; only the first ${maxModels} are shown (AFS_MAX_MODELS)`);
+  }
+  listed.slice(0, maxModels).forEach((value, i) => {
     const where = `models[${i}]`;
     if (!isObject(value)) {
       problems.push(`${where}: expected an object (model not shown)`);
       return;
     }
-    const parsed = parseLeniently({ schema: modelConfigSchema, value, required: ["key", "name"] });
+    const parsed = parseLeniently({ schema: modelConfigSchema, value, duplicates: duplicatesOf(value), required: ["key", "name"] });
     if (!parsed.data) {
-      problems.push(...parsed.errors.map((e) => `${where}.${e} (model not shown)`));
+      appendAll(problems, parsed.errors.map((e) => `${where}.${e} (model not shown)`));
       return;
     }
     const model = parsed.data;
@@ -81,39 +93,46 @@ export function parseConfig(json: unknown): { config: AfsConfig; problems: strin
       problems.push(`${where}.key: duplicate key "${model.key}" (model not shown)`);
       return;
     }
-    problems.push(...parsed.errors.map((e) => `${where}.${e} (using the default)`));
+    appendAll(problems, parsed.errors.map((e) => `${where}.${e} (using the default)`));
     const rate = model.cost_per_hour ?? session.data!.default_cost_per_hour;
     if (rate === undefined) problems.push(`${where} (${model.key}): no cost_per_hour and no session.default_cost_per_hour; its cost counts as 0`);
     models.push({ ...model, cost_per_hour: rate ?? 0, config_errors: parsed.errors });
   });
-  return { config: { session: session.data!, models }, problems };
+  return { config: { session: session.data!, models }, problems: firstProblems(problems) };
 }
 
-// Parses an object, dropping each field that fails (so its default applies) and naming it in
-// `errors` ("field: why"). data is null when a `required` field is one that failed.
+// Parses an object, dropping each field that fails or occurs twice (so its default applies) and
+// naming it in `errors` ("field: why"). data is null when a `required` field is one that failed.
 function parseLeniently<T>({
   schema,
   value,
+  duplicates,
   required = [],
 }: {
   schema: z.ZodType<T>;
   value: Record<string, unknown>;
+  duplicates: string[];
   required?: string[];
 }): { data: T | null; errors: string[] } {
   const first = schema.safeParse(value);
-  if (first.success) return { data: first.data, errors: [] };
-  const bad = new Set<string>();
-  const errors: string[] = [];
-  for (const issue of first.error.issues) {
+  if (first.success && !duplicates.length) return { data: first.data, errors: [] };
+  const bad = new Set<string>(duplicates);
+  const errors = duplicates.map((key) => `${shortName(key)}: duplicate key`);
+  for (const issue of first.success ? [] : first.error.issues) {
     const fields = issue.code === "unrecognized_keys" ? issue.keys : issue.path.length ? [String(issue.path[0])] : [];
     fields.forEach((f) => bad.add(f));
-    if (issue.code === "unrecognized_keys") errors.push(...issue.keys.map((k) => `${k}: unknown field`));
-    else errors.push(...formatZodIssues(new z.ZodError([issue])));
+    if (issue.code === "unrecognized_keys") appendAll(errors, issue.keys.map((k) => `${shortName(k)}: unknown field`));
+    else appendAll(errors, formatZodIssues(new z.ZodError([issue])));
   }
   if (required.some((field) => bad.has(field))) return { data: null, errors };
   const kept = Object.fromEntries(Object.entries(value).filter(([k]) => !bad.has(k)));
   const second = schema.safeParse(kept);
   return second.success ? { data: second.data, errors } : { data: null, errors };
+}
+
+// A field name as a warning may quote it: a name can be as long as the file.
+function shortName(key: string): string {
+  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

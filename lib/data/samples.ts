@@ -1,6 +1,6 @@
 import "server-only";
-import { constants } from "node:fs";
-import fs from "node:fs/promises";
+import type fs from "node:fs/promises";
+import { openDataFile } from "./file-cache";
 import type { SampleCount } from "@/lib/schemas/sample-count";
 
 export function sampleLines(count: SampleCount): number {
@@ -13,12 +13,17 @@ const NEWLINE = 0x0a;
 // Counts a file's samples, reading only what it must: nothing when (inode, size, mtime) match
 // `previous`, the appended bytes when the same file only grew, else all of it. `bytes_read`
 // says which.
-export async function countSamples({ path, previous }: { path: string; previous: SampleCount | null }): Promise<{ count: SampleCount; bytes_read: number }> {
-  // Non-blocking, so a FIFO in the file's place is refused below instead of waiting for a writer.
-  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+export async function countSamples({
+  path,
+  root,
+  previous,
+}: {
+  path: string;
+  root: string;
+  previous: SampleCount | null;
+}): Promise<{ count: SampleCount; bytes_read: number }> {
+  const { handle, stat } = await openDataFile({ path, root });
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error("not a regular file");
     const same = previous !== null && previous.ino === stat.ino;
     if (same && previous.size === stat.size && previous.mtime_ms === stat.mtimeMs) return { count: previous, bytes_read: 0 };
     const grew = same && stat.size > previous.size;

@@ -6,10 +6,12 @@ import { readTfRecords } from "./tfrecord";
 // The scalar points in the TensorBoard event records in [fromOffset, toOffset) of a file (times in ms).
 export async function readEventFile({
   path,
+  root,
   fromOffset,
   toOffset,
 }: {
   path: string;
+  root: string;
   fromOffset: number;
   toOffset: number;
 }): Promise<ChunkRead> {
@@ -19,6 +21,7 @@ export async function readEventFile({
   const now = Date.now();
   const read = await readTfRecords({
     path,
+    root,
     fromOffset,
     toOffset,
     onRecord: ({ bytes, start, end }) => {
@@ -44,10 +47,11 @@ export async function readEventFile({
     skipped: read.corrupt_offsets.length + undecodable,
     bad_times: badTimes,
     halted: read.halted,
+    skipping_line: false,
   };
 }
 
 // Everything read from an event file so far, reading only what was appended since the last call.
-export function tailEventFile({ path }: { path: string }): Promise<FileTail> {
-  return tailFile({ path, read: ({ fromOffset, toOffset }) => readEventFile({ path, fromOffset, toOffset }) });
+export function tailEventFile({ path, root }: { path: string; root: string }): Promise<FileTail> {
+  return tailFile({ path, read: ({ fromOffset, toOffset }) => readEventFile({ path, root, fromOffset, toOffset }) });
 }

@@ -95,7 +95,8 @@ function readValue(reader: WireReader, end: number, step: number, wallTime: numb
   }
   if (!tag || (plugin && plugin !== "scalars")) return;
   const value = simpleValue ?? tensorValue;
-  if (value !== null && Number.isFinite(value)) points.push({ tag, step, value, wall_time: wallTime });
+  // A NaN or infinite value is kept: it marks where a run diverged.
+  if (value !== null) points.push({ tag, step, value, wall_time: wallTime });
 }
 
 // SummaryMetadata.plugin_data.plugin_name.

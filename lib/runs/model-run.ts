@@ -1,11 +1,12 @@
 import "server-only";
 import path from "node:path";
-import { describeError } from "@/lib/errors";
+import { appendAll, describeError } from "@/lib/errors";
 import { tailEventFile } from "./event-file";
 import { tailJsonlLog } from "./jsonl-log";
-import { scanRunDir, type RunFileKind } from "./scan";
+import { scanRunDir, type RunFile, type RunFileKind } from "./scan";
 import { forgetTails, type TaggedPoint } from "./tail";
 import { SERIES_NAMES, type SeriesName } from "@/lib/schemas/series";
+import { slicer, type Pause } from "@/lib/slices";
 import { resolveAliases, type SeriesAliases } from "./tags";
 import { readTrainerState, type Progress } from "./trainer-state";
 
@@ -38,6 +39,9 @@ export type ModelRun = {
   last_record_approximate: boolean;
   // The earliest and the newest timed record: the run's pace, for estimates.
   step_times: { first: StepTime; last: StepTime } | null;
+  // Per series, where its values went NaN or infinite (a diverged run): the first such step and
+  // how many. Those points are kept in `scalars` and left out of `series`, whose charts mark them.
+  non_finite: Partial<Record<SeriesName, { first_step: number; count: number }>>;
   warnings: string[];
 };
 
@@ -51,13 +55,16 @@ export const EMPTY_RUN: ModelRun = {
   last_record_at: null,
   last_record_approximate: false,
   step_times: null,
+  non_finite: {},
   warnings: [],
 };
 
 // Where sources disagree on a tag at a step, the lower rank wins.
 const SOURCE_RANK: Record<RunFileKind, number> = { events: 0, trainer_state: 1, jsonl: 2 };
 
-type RankedPoint = ScalarPoint & { rank: number };
+// Points handled between checks whether the event loop is due back.
+const SLICE_POINTS = 8192;
+const PARALLEL_READS = 8;
 
 // One file's contribution as read this call. `points` is the reader's own array, which grows in
 // place as the file grows, so `count` is what tells a later call whether it changed.
@@ -96,41 +103,12 @@ export async function readModelRun({
   const scan = await scanRunDir({ dataDir, key });
   const warnings = [...scan.warnings];
   const sources: Source[] = [];
-  for (const file of scan.files) {
-    const name = file.relative_path;
-    if (file.kind === "trainer_state") {
-      const state = await readTrainerState({ path: file.path, dataDir });
-      if (state.warning) warnings.push(`${name}: ${state.warning}`);
-      sources.push({
-        name,
-        kind: file.kind,
-        size: state.size_bytes,
-        mtime_ms: state.mtime_ms,
-        points: state.points,
-        count: state.points.length,
-        summary_step: state.summary_step,
-        progress: state.progress,
-      });
-      continue;
-    }
-    try {
-      const tail = file.kind === "events" ? await tailEventFile({ path: file.path }) : await tailJsonlLog({ path: file.path });
-      const what = file.kind === "events" ? "corrupt record(s)" : "bad line(s)";
-      if (tail.skipped) warnings.push(`${name}: skipped ${tail.skipped} ${what}`);
-      if (tail.bad_times) warnings.push(`${name}: ${tail.bad_times} record time(s) before 2000 or more than a day ahead; not used`);
-      if (tail.halted) warnings.push(`${name}: stopped reading: ${tail.halted}`);
-      sources.push({
-        name,
-        kind: file.kind,
-        size: tail.size,
-        mtime_ms: tail.mtime_ms,
-        points: tail.points,
-        count: tail.points.length,
-        summary_step: null,
-        progress: null,
-      });
-    } catch (error) {
-      warnings.push(`${name}: could not read: ${describeError(error)}`);
+  // A few files at a time: one by one, a folder of 10,000 small files takes many seconds.
+  for (let i = 0; i < scan.files.length; i += PARALLEL_READS) {
+    const batch = scan.files.slice(i, i + PARALLEL_READS);
+    for (const read of await Promise.all(batch.map((file) => readSource({ file, dataDir })))) {
+      appendAll(warnings, read.warnings);
+      if (read.source) sources.push(read.source);
     }
   }
   forgetTails({ dir: scan.root + path.sep, keep: new Set(scan.files.map((f) => f.path)) });
@@ -138,9 +116,49 @@ export async function readModelRun({
   const memoKey = JSON.stringify([scan.root, aliases ?? null]);
   const previous = memo.get(memoKey);
   if (previous && previous.warnings === warnings.join("\n") && sameSources(previous.sources, sources)) return previous.run;
-  const run = mergeRun({ sources, warnings, aliases });
+  const run = await mergeRun({ sources, warnings, aliases });
   memo.set(memoKey, { sources, warnings: warnings.join("\n"), run });
   return run;
+}
+
+async function readSource({ file, dataDir }: { file: RunFile; dataDir: string }): Promise<{ source: Source | null; warnings: string[] }> {
+  const name = file.relative_path;
+  const warnings: string[] = [];
+  if (file.kind === "trainer_state") {
+    const state = await readTrainerState({ path: file.path, dataDir });
+    if (state.warning) warnings.push(`${name}: ${state.warning}`);
+    const source = {
+      name,
+      kind: file.kind,
+      size: state.size_bytes,
+      mtime_ms: state.mtime_ms,
+      points: state.points,
+      count: state.points.length,
+      summary_step: state.summary_step,
+      progress: state.progress,
+    };
+    return { source, warnings };
+  }
+  try {
+    const tail = file.kind === "events" ? await tailEventFile({ path: file.path, root: dataDir }) : await tailJsonlLog({ path: file.path, root: dataDir });
+    const what = file.kind === "events" ? "corrupt record(s)" : "bad line(s)";
+    if (tail.skipped) warnings.push(`${name}: skipped ${tail.skipped} ${what}`);
+    if (tail.bad_times) warnings.push(`${name}: ${tail.bad_times} record time(s) before 2000 or more than a day ahead; not used`);
+    if (tail.halted) warnings.push(`${name}: stopped reading: ${tail.halted}`);
+    const source = {
+      name,
+      kind: file.kind,
+      size: tail.size,
+      mtime_ms: tail.mtime_ms,
+      points: tail.points,
+      count: tail.points.length,
+      summary_step: null,
+      progress: null,
+    };
+    return { source, warnings };
+  } catch (error) {
+    return { source: null, warnings: [`${name}: could not read: ${describeError(error)}`] };
+  }
 }
 
 function sameSources(a: Source[], b: Source[]): boolean {
@@ -153,32 +171,51 @@ function sameSources(a: Source[], b: Source[]): boolean {
   );
 }
 
-function mergeRun({ sources, warnings, aliases }: { sources: Source[]; warnings: string[]; aliases?: Partial<SeriesAliases> }): ModelRun {
-  const files = sources.map((source) => summarizeFile({ source }));
+async function mergeRun({ sources, warnings, aliases }: { sources: Source[]; warnings: string[]; aliases?: Partial<SeriesAliases> }): Promise<ModelRun> {
+  const pause = slicer();
+  const files: RunFileSummary[] = [];
+  for (const source of sources) files.push(await summarizeFile({ source, pause }));
   const progress = sources.find((s) => s.progress)?.progress ?? null;
-  const scalars = mergeScalars({ sources });
+  const byTag = await groupByTag({ sources, pause });
+  const scalars = new Map<string, ScalarPoint[]>();
+  for (const tag of [...byTag.keys()].sort()) scalars.set(tag, await mergeRanked({ lists: byTag.get(tag)!, pause }));
   const resolved = resolveAliases({ overrides: aliases });
   const done = progress !== null && progress.percent >= 100;
-  const stepTimes = findStepTimes({ sources });
+  const stepTimes = await findStepTimes({ sources, pause });
   const mtimes = sources.map((s) => s.mtime_ms).filter((t) => t > 0);
+  const series = {} as Record<SeriesName, ScalarPoint[]>;
+  const nonFinite: ModelRun["non_finite"] = {};
+  const notes: string[] = [];
+  for (const name of SERIES_NAMES) {
+    const merged = await mergeSeries({ byTag, tags: resolved[name], pause });
+    const bad = merged.filter((p) => !Number.isFinite(p.value));
+    series[name] = bad.length ? merged.filter((p) => Number.isFinite(p.value)) : merged;
+    if (bad.length) {
+      nonFinite[name] = { first_step: bad[0].step, count: bad.length };
+      notes.push(`${name}: ${bad.length} value(s) NaN or infinite (the run diverged?), first at step ${bad[0].step}`);
+    }
+  }
   return {
     files,
     scalars,
-    series: Object.fromEntries(SERIES_NAMES.map((name) => [name, mergeSeries({ sources, tags: resolved[name] })])) as Record<SeriesName, ScalarPoint[]>,
+    series,
     progress,
     completed: done || scalars.has("train_runtime") || scalars.has("train/train_runtime"),
     last_record_at: stepTimes ? stepTimes.last.at : mtimes.length ? mtimes.reduce((a, b) => Math.max(a, b)) : null,
     last_record_approximate: !stepTimes && mtimes.length > 0,
     step_times: stepTimes,
-    warnings,
+    non_finite: nonFinite,
+    warnings: [...warnings, ...notes],
   };
 }
 
-function findStepTimes({ sources }: { sources: Source[] }): ModelRun["step_times"] {
+async function findStepTimes({ sources, pause }: { sources: Source[]; pause: Pause }): Promise<ModelRun["step_times"]> {
   let first: StepTime | null = null;
   let last: StepTime | null = null;
   for (const { points } of sources) {
-    for (const p of points) {
+    for (let i = 0; i < points.length; i++) {
+      if (i % SLICE_POINTS === 0) await pause();
+      const p = points[i];
       if (p.wall_time === null) continue;
       if (!first || p.wall_time < first.at) first = { step: p.step, at: p.wall_time };
       if (!last || p.wall_time > last.at || (p.wall_time === last.at && p.step > last.step)) last = { step: p.step, at: p.wall_time };
@@ -187,70 +224,92 @@ function findStepTimes({ sources }: { sources: Source[] }): ModelRun["step_times
   return first && last ? { first, last } : null;
 }
 
-function summarizeFile({ source }: { source: Source }): RunFileSummary {
+async function summarizeFile({ source, pause }: { source: Source; pause: Pause }): Promise<RunFileSummary> {
   const tags = new Set<string>();
-  const steps: number[] = [];
-  const times: number[] = [];
-  for (const p of source.points) {
+  const summary = { first_step: Infinity, last_step: -Infinity, first_time: Infinity, last_time: -Infinity };
+  const { points } = source;
+  for (let i = 0; i < points.length; i++) {
+    if (i % SLICE_POINTS === 0) await pause();
+    const p = points[i];
     tags.add(p.tag);
-    steps.push(p.step);
-    if (p.wall_time !== null) times.push(p.wall_time);
+    summary.first_step = Math.min(summary.first_step, p.step);
+    summary.last_step = Math.max(summary.last_step, p.step);
+    if (p.wall_time === null) continue;
+    summary.first_time = Math.min(summary.first_time, p.wall_time);
+    summary.last_time = Math.max(summary.last_time, p.wall_time);
   }
-  const min = (xs: number[]) => (xs.length ? xs.reduce((a, b) => Math.min(a, b)) : null);
-  const max = (xs: number[]) => (xs.length ? xs.reduce((a, b) => Math.max(a, b)) : null);
+  const orNull = (x: number) => (Number.isFinite(x) ? x : null);
   return {
     path: source.name,
     kind: source.kind,
     size_bytes: source.size,
     tags: [...tags].sort(),
-    first_step: min(steps),
-    last_step: max(steps),
-    first_time: min(times),
-    last_time: max(times),
+    first_step: orNull(summary.first_step),
+    last_step: orNull(summary.last_step),
+    first_time: orNull(summary.first_time),
+    last_time: orNull(summary.last_time),
   };
 }
 
-// One point per (tag, step): the best-ranked source, and within it the latest written (a resumed
-// run's event file supersedes the first attempt's).
-function mergeScalars({ sources }: { sources: Source[] }): Map<string, ScalarPoint[]> {
-  const byTag = new Map<string, Map<number, RankedPoint>>();
-  for (const { kind, points } of sources) {
-    for (const p of points) {
-      let steps = byTag.get(p.tag);
-      if (!steps) byTag.set(p.tag, (steps = new Map()));
-      keepBetter({ steps, candidate: { step: p.step, value: p.value, wall_time: p.wall_time, rank: SOURCE_RANK[kind] } });
+// One source's points of one tag, in file order, and whether their steps only increase.
+type TagList = { kind: RunFileKind; summary_step: number | null; points: TaggedPoint[]; increasing: boolean };
+
+async function groupByTag({ sources, pause }: { sources: Source[]; pause: Pause }): Promise<Map<string, TagList[]>> {
+  const byTag = new Map<string, TagList[]>();
+  for (const { kind, points, summary_step: summaryStep } of sources) {
+    const mine = new Map<string, TagList>();
+    for (let i = 0; i < points.length; i++) {
+      if (i % SLICE_POINTS === 0) await pause();
+      const p = points[i];
+      let list = mine.get(p.tag);
+      if (!list) {
+        mine.set(p.tag, (list = { kind, summary_step: summaryStep, points: [], increasing: true }));
+        byTag.set(p.tag, [...(byTag.get(p.tag) ?? []), list]);
+      }
+      const previous = list.points.at(-1);
+      if (previous && previous.step >= p.step) list.increasing = false;
+      list.points.push(p);
     }
   }
-  return new Map([...byTag].sort(([a], [b]) => a.localeCompare(b)).map(([tag, steps]) => [tag, sortedPoints({ steps })]));
+  return byTag;
 }
 
 // One series from its alias tags: per step the best-ranked source, then the earliest alias.
 // The train_loss in the Trainer's final trainer_state.json row is the run's mean loss, not the
 // loss at that step, so it stays out of every series.
-function mergeSeries({ sources, tags }: { sources: Source[]; tags: readonly string[] }): ScalarPoint[] {
-  const aliasRank = new Map(tags.map((tag, i) => [tag, i]));
-  const steps = new Map<number, RankedPoint>();
-  for (const { kind, points, summary_step: summaryStep } of sources) {
-    for (const p of points) {
-      const alias = aliasRank.get(p.tag);
-      if (alias === undefined || (p.tag === "train_loss" && p.step === summaryStep)) continue;
-      const rank = SOURCE_RANK[kind] * tags.length + alias;
-      keepBetter({ steps, candidate: { step: p.step, value: p.value, wall_time: p.wall_time, rank } });
+function mergeSeries({ byTag, tags, pause }: { byTag: Map<string, TagList[]>; tags: readonly string[]; pause: Pause }): Promise<ScalarPoint[]> {
+  const lists: RankedList[] = [];
+  tags.forEach((tag, alias) => {
+    for (const list of byTag.get(tag) ?? []) {
+      const summary = tag === "train_loss" && list.summary_step !== null ? list.summary_step : null;
+      const points = summary === null ? list.points : list.points.filter((p) => p.step !== summary);
+      lists.push({ ...list, points, rank: SOURCE_RANK[list.kind] * tags.length + alias });
+    }
+  });
+  return mergeRanked({ lists, pause });
+}
+
+type RankedList = Pick<TagList, "points" | "increasing"> & { rank?: number; kind: RunFileKind };
+
+// One point per step from several lists: the best-ranked (lower) list, and within a rank the
+// latest written (a resumed run's event file supersedes the first attempt's). The common case,
+// one list whose steps only increase, is that list itself: no copy of a million points.
+async function mergeRanked({ lists, pause }: { lists: RankedList[]; pause: Pause }): Promise<ScalarPoint[]> {
+  if (lists.length === 0) return [];
+  if (lists.length === 1 && lists[0].increasing) return lists[0].points;
+  const best = new Map<number, { point: ScalarPoint; rank: number }>();
+  for (const list of lists) {
+    const rank = list.rank ?? SOURCE_RANK[list.kind];
+    for (let i = 0; i < list.points.length; i++) {
+      if (i % SLICE_POINTS === 0) await pause();
+      const point = list.points[i];
+      const current = best.get(point.step);
+      const later = (point.wall_time ?? -Infinity) >= (current?.point.wall_time ?? -Infinity);
+      if (!current || rank < current.rank || (rank === current.rank && later)) best.set(point.step, { point, rank });
     }
   }
-  return sortedPoints({ steps });
-}
-
-function keepBetter({ steps, candidate }: { steps: Map<number, RankedPoint>; candidate: RankedPoint }): void {
-  const current = steps.get(candidate.step);
-  const later = (candidate.wall_time ?? -Infinity) >= (current?.wall_time ?? -Infinity);
-  if (!current || candidate.rank < current.rank || (candidate.rank === current.rank && later)) {
-    steps.set(candidate.step, candidate);
-  }
-}
-
-function sortedPoints({ steps }: { steps: Map<number, RankedPoint> }): ScalarPoint[] {
-  return [...steps.values()]
-    .sort((a, b) => a.step - b.step)
-    .map(({ step, value, wall_time }) => ({ step, value, wall_time }));
+  await pause();
+  const merged: ScalarPoint[] = [];
+  for (const { point } of best.values()) merged.push(point);
+  return merged.sort((a, b) => a.step - b.step);
 }

@@ -2,6 +2,7 @@ import "server-only";
 import type { Dirent } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { getEnv } from "@/lib/env";
 import { describeError, isMissing } from "@/lib/errors";
 import { modelKeySchema } from "@/lib/schemas/config";
 
@@ -14,7 +15,8 @@ const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
 // The training artifacts under <dataDir>/runs/<key>/: TensorBoard event files and JSONL logs
 // anywhere within MAX_DEPTH folders, and one trainer_state.json (the shallowest outside a
 // checkpoint, else the highest checkpoint-N's). Symlinks are followed only while they stay
-// inside the data dir. A missing folder lists nothing, silently.
+// inside the data dir, and each real folder and file is read once, so link loops cost nothing.
+// At most AFS_MAX_RUN_FILES files are listed. A missing folder lists nothing, silently.
 export async function scanRunDir({ dataDir, key }: { dataDir: string; key: string }): Promise<{
   root: string;
   files: RunFile[];
@@ -29,20 +31,24 @@ export async function scanRunDir({ dataDir, key }: { dataDir: string; key: strin
     return { root, files, warnings };
   }
   let dataRoot: string;
+  let realRoot: string;
   try {
     dataRoot = await fs.realpath(dataDir);
-    await fs.stat(root);
+    realRoot = await fs.realpath(root);
   } catch (error) {
     if (!isMissing(error)) warnings.push(`runs/${key}: ${describeError(error)}`);
     return { root, files, warnings };
   }
-  if (!(await isInside({ target: root, dataRoot }))) {
+  if (!isInside({ real: realRoot, dataRoot })) {
     warnings.push(`runs/${key}: resolves outside the data dir`);
     return { root, files, warnings };
   }
 
+  const { runFiles: maxFiles } = getEnv().limits;
+  let overLimit = false;
+  const seen = new Set<string>([realRoot]);
   const relative = (p: string) => path.relative(dataDir, p);
-  const walk = async (dir: string, depth: number, checkpoint: number | null): Promise<void> => {
+  const walk = async (dir: string, realDir: string, depth: number, checkpoint: number | null): Promise<void> => {
     let entries: Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -50,34 +56,51 @@ export async function scanRunDir({ dataDir, key }: { dataDir: string; key: strin
       warnings.push(`${relative(dir)}: ${describeError(error)}`);
       return;
     }
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    // Byte order, not localeCompare: a folder may hold 100,000 names.
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
       const full = path.join(dir, entry.name);
+      let real = path.join(realDir, entry.name);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
-        const stat = (await isInside({ target: full, dataRoot })) ? await fs.stat(full).catch(() => null) : null;
+        const target = await fs.realpath(full).catch(() => null);
+        const stat = target !== null && isInside({ real: target, dataRoot }) ? await fs.stat(target).catch(() => null) : null;
         if (!stat) {
           warnings.push(`${relative(full)}: symlink leads outside the data dir or nowhere; not followed`);
           continue;
         }
+        real = target!;
         isDir = stat.isDirectory();
         isFile = stat.isFile();
       }
+      if (!isDir && !isFile) continue;
+      if (seen.has(real)) {
+        warnings.push(`${relative(full)}: leads to what was already read here (a link loop or a second link); not read again`);
+        continue;
+      }
       if (isDir && depth < MAX_DEPTH) {
+        seen.add(real);
         const match = CHECKPOINT_DIR.exec(entry.name);
-        await walk(full, depth + 1, match ? Number(match[1]) : checkpoint);
-      } else if (isFile) {
-        if (entry.name.startsWith("events.out.tfevents.")) {
-          files.push({ path: full, relative_path: relative(full), kind: "events" });
-        } else if (entry.name.endsWith(".jsonl")) {
-          files.push({ path: full, relative_path: relative(full), kind: "jsonl" });
-        } else if (entry.name === "trainer_state.json") {
-          trainerStates.push({ path: full, depth, checkpoint });
+        await walk(full, real, depth + 1, match ? Number(match[1]) : checkpoint);
+        continue;
+      }
+      const kind = entry.name.startsWith("events.out.tfevents.") ? "events" : entry.name.endsWith(".jsonl") ? "jsonl" : null;
+      if (isFile && entry.name === "trainer_state.json") {
+        seen.add(real);
+        trainerStates.push({ path: full, depth, checkpoint });
+      } else if (isFile && kind) {
+        if (files.length === maxFiles) {
+          overLimit = true;
+          return;
         }
+        seen.add(real);
+        files.push({ path: full, relative_path: relative(full), kind });
       }
     }
   };
-  await walk(root, 0, null);
+  await walk(root, realRoot, 0, null);
+  if (overLimit) warnings.push(`runs/${key}: more than ${maxFiles.toLocaleString("en-US")} run files; only the first are read (AFS_MAX_RUN_FILES)`);
 
   const outside = trainerStates.filter((s) => s.checkpoint === null).sort((a, b) => a.depth - b.depth);
   const inCheckpoints = trainerStates.filter((s) => s.checkpoint !== null).sort((a, b) => (b.checkpoint ?? 0) - (a.checkpoint ?? 0));
@@ -86,9 +109,8 @@ export async function scanRunDir({ dataDir, key }: { dataDir: string; key: strin
   return { root, files, warnings };
 }
 
-async function isInside({ target, dataRoot }: { target: string; dataRoot: string }): Promise<boolean> {
-  const real = await fs.realpath(target).catch(() => null);
-  return real !== null && (real === dataRoot || real.startsWith(dataRoot + path.sep));
+function isInside({ real, dataRoot }: { real: string; dataRoot: string }): boolean {
+  return real === dataRoot || real.startsWith(dataRoot + path.sep);
 }
 
 // The names under runs/, listed once per request so models without a run folder cost nothing.

@@ -1,5 +1,6 @@
 import "server-only";
 import fs from "node:fs/promises";
+import { slicer } from "@/lib/slices";
 
 export type TaggedPoint = { tag: string; step: number; value: number; wall_time: number | null };
 
@@ -11,7 +12,11 @@ export type ChunkRead = {
   // Records whose time was implausible (see plausibleTime): kept, without a time.
   bad_times: number;
   halted: string | null;
+  // Whether the read ended inside a line too long to keep, whose rest the next read passes over.
+  skipping_line: boolean;
 };
+
+export type ReadRange = { fromOffset: number; toOffset: number; skippingLine: boolean };
 
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
 const AHEAD_MS = 86_400_000;
@@ -36,7 +41,7 @@ export type FileTail = {
   last_read: { from_offset: number; bytes_read: number };
 };
 
-type TailState = FileTail & { ino: number; dev: number; points: TaggedPoint[] };
+type TailState = FileTail & { ino: number; dev: number; points: TaggedPoint[]; skipping_line: boolean };
 
 // Per-file read state, kept on globalThis so dev hot reload does not re-read every file.
 const g = globalThis as typeof globalThis & {
@@ -54,7 +59,7 @@ export function tailFile({
   read,
 }: {
   path: string;
-  read: (range: { fromOffset: number; toOffset: number }) => Promise<ChunkRead>;
+  read: (range: ReadRange) => Promise<ChunkRead>;
 }): Promise<FileTail> {
   const next = (locks.get(path) ?? Promise.resolve())
     .catch(() => undefined)
@@ -70,7 +75,7 @@ async function advanceTail({
   read,
 }: {
   path: string;
-  read: (range: { fromOffset: number; toOffset: number }) => Promise<ChunkRead>;
+  read: (range: ReadRange) => Promise<ChunkRead>;
 }): Promise<FileTail> {
   const stat = await fs.stat(path);
   let state = tails.get(path);
@@ -85,6 +90,7 @@ async function advanceTail({
       skipped: 0,
       bad_times: 0,
       halted: null,
+      skipping_line: false,
       last_read: { from_offset: 0, bytes_read: 0 },
     };
     tails.set(path, state);
@@ -94,12 +100,17 @@ async function advanceTail({
   state.last_read = { from_offset: state.offset, bytes_read: 0 };
   if (state.halted || stat.size === state.offset) return snapshot(state);
 
-  const chunk = await read({ fromOffset: state.offset, toOffset: stat.size });
-  for (const point of chunk.points) state.points.push(point);
+  const chunk = await read({ fromOffset: state.offset, toOffset: stat.size, skippingLine: state.skipping_line });
+  const pause = slicer();
+  for (let i = 0; i < chunk.points.length; i++) {
+    if (i % 8192 === 0) await pause();
+    state.points.push(chunk.points[i]);
+  }
   state.offset = chunk.next_offset;
   state.skipped += chunk.skipped;
   state.bad_times += chunk.bad_times;
   state.halted = chunk.halted;
+  state.skipping_line = chunk.skipping_line;
   state.last_read.bytes_read = chunk.bytes_read;
   return snapshot(state);
 }

@@ -1,9 +1,9 @@
 import "server-only";
-import fs from "node:fs/promises";
+import { openDataFile } from "@/lib/data/file-cache";
 
 const HEADER_BYTES = 12; // u64 length + u32 masked CRC of those 8 bytes
 const FOOTER_BYTES = 4; // u32 masked CRC of the data
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 256 << 10;
 // Far above any real event record; a larger length is corruption, refused before allocating.
 const MAX_RECORD_BYTES = 64 << 20;
 
@@ -61,16 +61,19 @@ export type TfRecordRead = {
 // record). A record whose data CRC fails is skipped and its offset reported.
 export async function readTfRecords({
   path,
+  root,
   fromOffset,
   toOffset,
   onRecord,
 }: {
   path: string;
+  // The data dir, which the file must be inside.
+  root: string;
   fromOffset: number;
   toOffset: number;
   onRecord: (record: { bytes: Uint8Array; start: number; end: number }) => void;
 }): Promise<TfRecordRead> {
-  const handle = await fs.open(path, "r");
+  const { handle } = await openDataFile({ path, root });
   try {
     let pos = fromOffset; // file offset of buf[0], always a record boundary
     let buf = Buffer.alloc(0);

@@ -1,9 +1,8 @@
 import "server-only";
-import fs from "node:fs/promises";
 import { z } from "zod";
 import { readCached } from "@/lib/data/file-cache";
+import { duplicateKeys, parseJsonSliced, type JsonResult } from "@/lib/data/json";
 import { describeError } from "@/lib/errors";
-import { parseJsonLenient } from "./json";
 import type { TaggedPoint } from "./tail";
 
 // How far a run is: percent from global_step / max_steps, else epoch / num_train_epochs.
@@ -16,7 +15,7 @@ export type Progress = {
 };
 
 export type TrainerState = {
-  // log_history as points: every finite number in a row is a tag at the row's step (no times).
+  // log_history as points: every number in a row is a tag at the row's step (no times).
   points: TaggedPoint[];
   progress: Progress | null;
   // Step of the row the Trainer writes once training has finished (train_runtime, the run's
@@ -47,11 +46,13 @@ const lastGood = (g.__afsLastTrainerStates ??= new Map());
 export async function readTrainerState({ path, dataDir }: { path: string; dataDir: string }): Promise<TrainerState> {
   let state: TrainerState;
   try {
-    state = await readCached({ path, loader: "runs-trainer-state", root: dataDir }, async (stat) => {
+    state = await readCached({ path, loader: "runs-trainer-state", root: dataDir }, async (text, stat) => {
       const base = { mtime_ms: stat.mtimeMs, size_bytes: stat.size };
-      const parsed = trainerStateSchema.safeParse(parseJsonLenient({ text: await fs.readFile(path, "utf8") }));
-      if (!parsed.success) return { ...emptyState(), ...base, warning: "not a trainer_state.json (bad JSON or fields)" };
-      return { ...parseTrainerState({ state: parsed.data }), ...base };
+      const json = await parseJsonSliced({ text, lenient: true });
+      if (!json.ok) return { ...emptyState(), ...base, warning: `invalid JSON (${json.error})` };
+      const parsed = trainerStateSchema.safeParse(json.value);
+      if (!parsed.success || duplicateKeys(json, json.value).length) return { ...emptyState(), ...base, warning: "not a trainer_state.json (bad or duplicated fields)" };
+      return { ...parseTrainerState({ state: parsed.data, json }), ...base };
     });
   } catch (error) {
     state = { ...emptyState(), warning: `could not read: ${describeError(error)}` };
@@ -65,19 +66,21 @@ export async function readTrainerState({ path, dataDir }: { path: string; dataDi
   return { ...previous, mtime_ms: state.mtime_ms || previous.mtime_ms, warning: `${state.warning}; showing the last good read` };
 }
 
-function parseTrainerState({ state }: { state: z.infer<typeof trainerStateSchema> }): TrainerState {
+function parseTrainerState({ state, json }: { state: z.infer<typeof trainerStateSchema>; json: Extract<JsonResult, { ok: true }> }): TrainerState {
   const points: TaggedPoint[] = [];
   let skipped = 0;
   let summaryStep: number | null = null;
   for (const row of state.log_history) {
     const fields = row && typeof row === "object" ? (row as Record<string, unknown>) : {};
-    if (typeof fields.step !== "number" || !Number.isFinite(fields.step)) {
+    // A row with a key twice cannot say which value it logged.
+    if (typeof fields.step !== "number" || !Number.isFinite(fields.step) || duplicateKeys(json, row).length) {
       skipped += 1;
       continue;
     }
     if (typeof fields.train_runtime === "number") summaryStep = fields.step;
     for (const [tag, value] of Object.entries(fields)) {
-      if (tag !== "step" && typeof value === "number" && Number.isFinite(value)) {
+      // NaN and Infinity stay: they mark where the run diverged.
+      if (tag !== "step" && typeof value === "number") {
         points.push({ tag, step: fields.step, value, wall_time: null });
       }
     }
@@ -87,7 +90,7 @@ function parseTrainerState({ state }: { state: z.infer<typeof trainerStateSchema
     points,
     progress: readProgress({ state }),
     summary_step: summaryStep,
-    warning: skipped ? `skipped ${skipped} log_history row(s) without a step` : null,
+    warning: skipped ? `skipped ${skipped} log_history row(s) without a step or with a duplicated key` : null,
   };
 }
 

@@ -118,6 +118,9 @@ export const trainingLossResponseSchema = z.object({
       timestamp: z.string().nullable(),
     }),
   ),
+  // Where a loss went NaN or infinite (left out of `metrics`): per model and series, the first
+  // such step and how many; the chart marks it.
+  non_finite: z.array(z.object({ model: z.string(), series: z.enum(["train_loss", "val_loss"]), first_step: z.number(), count: z.number() })),
   source: metricsSourceSchema,
 });
 export type TrainingLossResponse = z.infer<typeof trainingLossResponseSchema>;

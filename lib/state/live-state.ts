@@ -4,11 +4,11 @@ import { watch, type FSWatcher } from "chokidar";
 import { listArtifacts } from "@/lib/data/artifacts";
 import { loadConfig } from "@/lib/data/config";
 import { loadEvaluations } from "@/lib/data/evaluations";
-import { statReadable } from "@/lib/data/file-cache";
+import { forgetRealPaths, mib } from "@/lib/data/file-cache";
 import { countSamples } from "@/lib/data/samples";
 import { validateJsonl } from "@/lib/data/validate-jsonl";
 import { getEnv } from "@/lib/env";
-import { describeError, isMissing, storeFailure } from "@/lib/errors";
+import { appendAll, describeError, isMissing, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
 import { appendHistory, EMPTY_HISTORY, type HistoryAggregate, type HistoryEntry } from "@/lib/history";
 import { deriveSnapshot, type DataDirInputs, type Snapshot } from "@/lib/models";
@@ -16,7 +16,7 @@ import { EMPTY_RUN, readModelRun, type ModelRun } from "@/lib/runs/model-run";
 import { listRunFolders } from "@/lib/runs/scan";
 import type { ModelStatus } from "@/lib/schemas/api";
 import type { SampleCount } from "@/lib/schemas/sample-count";
-import { firstSeen } from "@/lib/store/first-seen";
+import { firstSeen, saveFirstSeen } from "@/lib/store/first-seen";
 import { loadSampleCounts, saveSampleCount } from "@/lib/store/sample-counts";
 import { insertStatusUpdate, listStatusUpdates } from "@/lib/store/status-updates";
 
@@ -42,6 +42,9 @@ type State = {
   fingerprint: string;
   scan: ScanProgress;
   firstScan: Promise<void>;
+  // Resolves once there is a snapshot, a partial one while the first scan goes on included.
+  firstSnapshot: Promise<void>;
+  showFirstSnapshot: () => void;
   refreshing: Promise<void> | null;
   refreshAgain: boolean;
   // JSONL files whose lines are being checked as JSON, off the request path, and the queue.
@@ -53,14 +56,18 @@ type State = {
 };
 
 const TICK_MS = 1000;
+const FIRST_SCAN_WAIT_MS = 1000;
 const WATCH_DEBOUNCE_MS = 50;
 
 const g = globalThis as typeof globalThis & { __afsState?: State };
 
-// The current snapshot: at once once the first scan is done (waiting for it before then).
+// The current snapshot: at once once the first scan is done. Before then it waits for the scan,
+// but once there is a snapshot, no longer than FIRST_SCAN_WAIT_MS: a data dir that takes
+// minutes to read (a 20 GB file) must not keep every page waiting. That snapshot says what it
+// has not read yet.
 export async function getState(): Promise<Snapshot> {
   const state = ensureState();
-  if (state.live) await state.firstScan;
+  if (state.live) await Promise.race([state.firstScan, state.firstSnapshot.then(() => new Promise((r) => setTimeout(r, FIRST_SCAN_WAIT_MS)))]);
   // Without the sources running (or after a first scan that failed), the read refreshes itself.
   if (!state.live || !state.snapshot) await refresh(state, { checkNow: !state.live });
   return state.snapshot!;
@@ -100,14 +107,17 @@ export function startLiveState(): void {
   let watcher: FSWatcher | null = null;
   let watcherReady = Promise.resolve();
   if (watching) {
-    watcher = watch(state.dataDir, { ignoreInitial: true, ignored: (p) => path.basename(p) === ".afs", depth: 8 });
+    // Links are not followed: a loop would be walked without end, and what a link inside the
+    // data dir leads to is seen by the sweep.
+    watcher = watch(state.dataDir, { ignoreInitial: true, followSymlinks: false, ignored: (p) => path.basename(p) === ".afs", depth: 8 });
     watcher.on("all", schedule);
     watcher.on("error", (error) => console.error("[afs] data-dir watcher:", error));
     // Changes made while the watcher was setting up are caught by one more refresh once it is.
     watcherReady = new Promise<void>((resolve) => watcher!.once("ready", () => resolve())).then(schedule);
   }
   const sweep = setInterval(refreshInBackground, rescanMs);
-  const tick = setInterval(() => state.inputs && !state.refreshing && derive(state, Date.now()), TICK_MS);
+  // While the first scan reads, the tick also shows what it has read so far.
+  const tick = setInterval(() => state.inputs && (!state.refreshing || state.scan.state === "scanning") && derive(state, Date.now()), TICK_MS);
   sweep.unref();
   tick.unref();
   state.stop = async () => {
@@ -130,6 +140,8 @@ function ensureState(): State {
   const id = `${dataDir}\0${dbPath}`;
   if (g.__afsState?.id === id) return g.__afsState;
   void g.__afsState?.stop();
+  let showFirstSnapshot = () => {};
+  const firstSnapshot = new Promise<void>((resolve) => (showFirstSnapshot = resolve));
   const state: State = {
     id,
     dataDir,
@@ -141,6 +153,8 @@ function ensureState(): State {
     fingerprint: "",
     scan: { state: "scanning", files_done: 0, files_total: 0, bytes_read: 0, checking: 0 },
     firstScan: Promise.resolve(),
+    firstSnapshot,
+    showFirstSnapshot,
     refreshing: null,
     refreshAgain: false,
     checking: new Set(),
@@ -171,8 +185,8 @@ function refresh(state: State, { checkNow }: { checkNow: boolean }): Promise<voi
       do {
         state.refreshAgain = false;
         state.inputs = await readInputs(state, { checkNow });
-        derive(state, Date.now());
         state.scan.state = "ready";
+        derive(state, Date.now());
       } while (state.refreshAgain && state.live);
     } finally {
       state.refreshing = null;
@@ -183,8 +197,9 @@ function refresh(state: State, { checkNow }: { checkNow: boolean }): Promise<voi
 
 async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Promise<DataDirInputs> {
   const { dataDir } = state;
+  forgetRealPaths();
   const [{ config, warnings }, evals, runDirs] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir }), listRunFolders({ dataDir })]);
-  warnings.push(...evals.warnings);
+  appendAll(warnings, evals.warnings);
   const models = config.models;
   if (state.scan.state === "scanning") state.scan.files_total = 2 + models.length + models.filter((m) => runDirs.has(m.key)).length;
   const done = () => state.scan.state === "scanning" && state.scan.files_done++;
@@ -193,6 +208,16 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
   const runs = new Map<string, ModelRun>();
   const samples = new Map<string, SampleCount | null>();
   const artifacts: DataDirInputs["artifacts"] = new Map();
+  const inputs: DataDirInputs = { dataDir, config, evaluations: evals.evaluations, runs, samples, artifacts, warnings };
+  if (state.scan.state === "scanning" && state.live) {
+    // The first scan is shown as it goes: models not read yet have no samples and no run.
+    for (const model of models) {
+      runs.set(model.key, EMPTY_RUN);
+      samples.set(model.key, null);
+    }
+    state.inputs = inputs;
+    derive(state, Date.now());
+  }
   // One model at a time: a cold start over many large files must not hold a read buffer per
   // model at once.
   for (const model of models) {
@@ -202,7 +227,7 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
       done();
     }
     runs.set(model.key, run);
-    warnings.push(...run.warnings.map((w) => `${model.key}: ${w}`));
+    appendAll(warnings, run.warnings.map((w) => `${model.key}: ${w}`));
     samples.set(model.key, await readSamples({ state, key: model.key, warnings, checkNow }));
     done();
     if (model.artifacts) {
@@ -210,20 +235,24 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
       artifacts.set(model.key, listing);
     }
   }
-  return { dataDir, config, evaluations: evals.evaluations, runs, samples, artifacts, warnings };
+  return inputs;
 }
 
 async function readSamples({ state, key, warnings, checkNow }: { state: State; key: string; warnings: string[]; checkNow: boolean }) {
   const name = `models/${key}_merged.jsonl`;
   const file = path.join(state.dataDir, name);
   try {
-    await statReadable({ path: file, root: state.dataDir });
-    const { count, bytes_read: bytesRead } = await countSamples({ path: file, previous: state.sampleCounts.get(file) ?? null });
+    const { count, bytes_read: bytesRead } = await countSamples({ path: file, root: state.dataDir, previous: state.sampleCounts.get(file) ?? null });
     state.scan.bytes_read += bytesRead;
     if (count !== state.sampleCounts.get(file)) remember(state, file, count);
     if (count.checked_offset < count.tail_offset) {
       const check = checkLines({ state, key, file });
       if (checkNow) await check;
+    }
+    // A last line that long is no sample being written but a broken file; it is never read whole.
+    const { lineBytes } = getEnv().limits;
+    if (count.partial_line && count.size - count.tail_offset > lineBytes) {
+      warnings.push(`${name}: its last line is over AFS_MAX_LINE_BYTES (${mib(lineBytes)}) and unfinished (malformed)`);
     }
     return state.sampleCounts.get(file)!;
   } catch (error) {
@@ -252,7 +281,14 @@ function checkLines({ state, key, file }: { state: State; key: string; file: str
   state.checks = state.checks.then(async () => {
     try {
       const count = state.sampleCounts.get(file)!;
-      const result = await validateJsonl({ path: file, from: count.checked_offset, to: count.tail_offset, previous: count });
+      const result = await validateJsonl({
+        path: file,
+        ino: count.ino,
+        from: count.checked_offset,
+        to: count.tail_offset,
+        maxLine: getEnv().limits.lineBytes,
+        previous: count,
+      });
       const latest = state.sampleCounts.get(file);
       // The file may have changed meanwhile; then the next refresh checks what is left.
       if (latest && latest.ino === count.ino && latest.checked_offset === count.checked_offset) {
@@ -291,11 +327,17 @@ function derive(state: State, now: number) {
       changed.add(entry.model_key);
     },
   });
-  next.warnings.push(...state.unrecorded.map((e) => `${e.model_key}: status from run files not recorded yet: the store refuses writes`));
+  saveFirstSeen();
+  appendAll(next.warnings, state.unrecorded.map((e) => `${e.model_key}: status from run files not recorded yet: the store refuses writes`));
+  if (state.scan.state === "scanning") {
+    const { files_done: done, files_total: total } = state.scan;
+    next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no samples, curves or run status`);
+  }
   const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts]]);
   if (fingerprint !== state.fingerprint || next.config !== state.snapshot?.config) {
     state.fingerprint = fingerprint;
     state.snapshot = { ...next, now };
+    state.showFirstSnapshot();
   }
   for (const m of state.snapshot!.models) if (changed.has(m.key)) publishEvent({ type: "status", data: m });
 }

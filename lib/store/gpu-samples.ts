@@ -1,5 +1,6 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
+import { appendAll } from "@/lib/errors";
 import { getDb } from "./db";
 
 export type GpuSampleRow = {
@@ -125,7 +126,7 @@ function rollUp(rows: GpuSampleRow[]): Rollup {
   for (const m of METRICS) {
     const values = rows.map((r) => r[m]).filter((v): v is number => v !== null);
     rollup[MEAN[m]] = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
-    rollup[MAX[m]] = values.length ? Math.max(...values) : null;
+    rollup[MAX[m]] = values.length ? values.reduce((a, b) => Math.max(a, b)) : null;
   }
   return rollup;
 }
@@ -172,7 +173,7 @@ export function queryGpuHistory({
   const group = "CAST((t - @from) * @buckets / @span AS INTEGER)";
   const rows: Array<GpuSampleRow & { high: number }> = [];
   for (const { source, lo, hi } of parts) {
-    rows.push(...(db.prepare(pickSql({ source, group, filter })).all({ from, span, buckets, gpu: gpu ?? null, lo, hi }) as typeof rows));
+    appendAll(rows, db.prepare(pickSql({ source, group, filter })).all({ from, span, buckets, gpu: gpu ?? null, lo, hi }) as typeof rows);
   }
 
   // One row per instant: where the low and the high pick are the same sample (or minute), keep the high one.

@@ -55,6 +55,6 @@ describe("files reached through links", () => {
     makeDataDir({ config: `{"session": {"name": "x"}, "models": [${SECRET}]}` });
     const text = await everyAnswer();
     expect(text).not.toContain("hunter2");
-    expect((await (await call(getModels)).json()).warnings).toEqual(["afs.config.json: invalid JSON (no position given)"]);
+    expect((await (await call(getModels)).json()).warnings).toEqual(["afs.config.json: invalid JSON (unexpected character at line 1, column 39)"]);
   });
 });

@@ -49,7 +49,7 @@ describe("metrics before their sources exist, and unknown paths", () => {
   it("answer empty metrics with source none, never invented numbers", async () => {
     makeDataDir();
     expect(await (await call(gpu)).json()).toEqual({ metrics: [], current_utilization: null, source: "none" });
-    expect(await (await call(loss)).json()).toEqual({ metrics: [], source: "none" });
+    expect(await (await call(loss)).json()).toEqual({ metrics: [], non_finite: [], source: "none" });
     expect(await (await call(throughput)).json()).toEqual({ metrics: [], source: "none" });
   });
 

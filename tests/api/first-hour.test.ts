@@ -150,7 +150,7 @@ describe("4. the last good read of a file caught mid-write", () => {
     const during = await json(call(getLoss, { url }));
     expect(during).toEqual(good);
     const warnings = (await json(call(getModels))).warnings;
-    expect(warnings).toEqual(["live: runs/live/trainer_state.json: not a trainer_state.json (bad JSON or fields); showing the last good read"]);
+    expect(warnings).toEqual(["live: runs/live/trainer_state.json: invalid JSON (the text ends early); showing the last good read"]);
 
     writeFile(dir, "runs/live/trainer_state.json", full);
     expect((await json(call(getModels))).warnings).toEqual([]);

@@ -108,7 +108,7 @@ describe("the live state", () => {
     startLiveState();
     expect((await json(call(getHealth))).status).toBe("healthy");
     await until(async () => getScanProgress().state === "ready", 2000);
-    expect((await json(call(getHealth))).warnings).toEqual(["afs.config.json: not a regular file"]);
+    expect((await json(call(getHealth))).warnings).toEqual(["afs.config.json: not a regular file; not read"]);
   });
 
   it("refuses a FIFO in a training file's place without waiting for a writer", async () => {
@@ -116,7 +116,7 @@ describe("the live state", () => {
     fs.mkdirSync(path.join(dir, "models"));
     execFileSync("mkfifo", [path.join(dir, "models", "alpha_merged.jsonl")]);
     startLiveState();
-    expect((await json(call(getModels))).warnings).toEqual(["models/alpha_merged.jsonl: not a regular file"]);
+    expect((await json(call(getModels))).warnings).toEqual(["models/alpha_merged.jsonl: not a regular file; not read"]);
   });
 
   it("reads no JSONL byte when it restarts over unchanged files", async () => {

@@ -38,7 +38,7 @@ describe("training curves from the real Majora run", () => {
 
   it("a run folder dropped into runs/ appears on the next request", async () => {
     const dir = makeDataDir({ models: [{ key: "majora-v1", name: "Majora v1" }] });
-    expect(await (await call(getLoss, { url: "/api/metrics/training-loss" })).json()).toEqual({ metrics: [], source: "none" });
+    expect(await (await call(getLoss, { url: "/api/metrics/training-loss" })).json()).toEqual({ metrics: [], non_finite: [], source: "none" });
     fs.cpSync(FIXTURE, path.join(dir, "runs", "majora-v1"), { recursive: true });
     const body = await (await call(getLoss, { url: "/api/metrics/training-loss" })).json();
     expect(body.source).toBe("runs");

@@ -1,3 +1,4 @@
+import path from "node:path";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseByteRange } from "@/lib/data/artifacts";
@@ -13,7 +14,7 @@ describe("countSamples", () => {
     const line = JSON.stringify({ text: "y".repeat(4000) });
     const body = "\uFEFF" + Array.from({ length: 3000 }, () => line).join("\r\n") + "\r\n\r\n  \n" + line;
     const file = writeFile(dir, "m.jsonl", body);
-    const { count, bytes_read } = await countSamples({ path: file, previous: null });
+    const { count, bytes_read } = await countSamples({ path: file, root: path.dirname(file), previous: null });
     expect(sampleLines(count)).toBe(3001);
     expect(count).toMatchObject({ size: Buffer.byteLength(body), complete_lines: 3000, partial_line: true, tail_offset: Buffer.byteLength(body) - line.length });
     expect(bytes_read).toBe(Buffer.byteLength(body));
@@ -22,16 +23,16 @@ describe("countSamples", () => {
   it("reads nothing of an unchanged file, only what was appended to a grown one, all of a replaced one", async () => {
     const dir = makeDataDir();
     const file = writeFile(dir, "m.jsonl", '{"a":1}\n{"b":2');
-    const first = await countSamples({ path: file, previous: null });
+    const first = await countSamples({ path: file, root: path.dirname(file), previous: null });
     expect(sampleLines(first.count)).toBe(2);
-    expect(await countSamples({ path: file, previous: first.count })).toEqual({ count: first.count, bytes_read: 0 });
+    expect(await countSamples({ path: file, root: path.dirname(file), previous: first.count })).toEqual({ count: first.count, bytes_read: 0 });
     fs.appendFileSync(file, '}\n\n{"c":3}\n');
-    const grown = await countSamples({ path: file, previous: first.count });
+    const grown = await countSamples({ path: file, root: path.dirname(file), previous: first.count });
     expect(sampleLines(grown.count)).toBe(3);
     expect(grown.bytes_read).toBe(fs.statSync(file).size - 8); // from the end of the first complete line
     fs.writeFileSync(`${file}.new`, '{"x":1}\n');
     fs.renameSync(`${file}.new`, file);
-    const replaced = await countSamples({ path: file, previous: grown.count });
+    const replaced = await countSamples({ path: file, root: path.dirname(file), previous: grown.count });
     expect(sampleLines(replaced.count)).toBe(1);
     expect(replaced.bytes_read).toBe(8);
   });
@@ -43,11 +44,28 @@ describe("validateJsonl", () => {
     const file = writeFile(dir, "m.jsonl", '{"a":1}\n{oops\n\n{"b":2}\n');
     const size = fs.statSync(file).size;
     const none = { checked_lines: 0, malformed: 0, first_malformed_line: null };
-    const first = await validateJsonl({ path: file, from: 0, to: size, previous: none });
+    const { ino } = fs.statSync(file);
+    const first = await validateJsonl({ path: file, ino, from: 0, to: size, maxLine: 100, previous: none });
     expect(first).toEqual({ checked_offset: size, checked_lines: 4, malformed: 1, first_malformed_line: 2 });
     fs.appendFileSync(file, "nope\n");
-    const next = await validateJsonl({ path: file, from: size, to: fs.statSync(file).size, previous: first });
+    const next = await validateJsonl({ path: file, ino, from: size, to: fs.statSync(file).size, maxLine: 100, previous: first });
     expect(next).toEqual({ checked_offset: size + 5, checked_lines: 5, malformed: 2, first_malformed_line: 2 });
+  });
+
+  it("counts a line over maxLine as malformed, across chunk ends, without parsing it", async () => {
+    const dir = makeDataDir();
+    // Valid JSON, but longer than the limit; the lines around it stay checked as usual.
+    const long = JSON.stringify({ text: "x".repeat(6 << 20) });
+    const file = writeFile(dir, "m.jsonl", `{"a":1}\n${long}\n{"b":2}\n{bad\n`);
+    const { size, ino } = fs.statSync(file);
+    const none = { checked_lines: 0, malformed: 0, first_malformed_line: null };
+    expect(await validateJsonl({ path: file, ino, from: 0, to: size, maxLine: 5 << 20, previous: none })).toEqual({
+      checked_offset: size,
+      checked_lines: 4,
+      malformed: 2,
+      first_malformed_line: 2,
+    });
+    expect((await validateJsonl({ path: file, ino, from: 0, to: size, maxLine: 7 << 20, previous: none })).malformed).toBe(1);
   });
 });
 

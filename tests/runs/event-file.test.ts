@@ -20,7 +20,7 @@ import {
 } from "./helpers";
 
 async function readWhole(file: string) {
-  return readEventFile({ path: file, fromOffset: 0, toOffset: fs.statSync(file).size });
+  return readEventFile({ path: file, root: path.dirname(file), fromOffset: 0, toOffset: fs.statSync(file).size });
 }
 
 function stepsOf(points: TaggedPoint[], tag: string): Map<number, number> {
@@ -138,14 +138,14 @@ describe("damaged and growing event files", () => {
       const file = path.join(dir, `events.out.tfevents.cut-${cut}`);
       fs.writeFileSync(file, original.subarray(0, cut));
       const whole = Math.max(...ends.filter((end) => end <= cut));
-      const expected = await readEventFile({ path: file, fromOffset: 0, toOffset: whole });
+      const expected = await readEventFile({ path: file, root: path.dirname(file), fromOffset: 0, toOffset: whole });
 
-      const first = await tailEventFile({ path: file });
+      const first = await tailEventFile({ path: file, root: path.dirname(file) });
       expect(first).toMatchObject({ offset: whole, skipped: 0, halted: null });
       expect(first.points).toEqual(expected.points);
 
       fs.appendFileSync(file, original.subarray(cut));
-      const second = await tailEventFile({ path: file });
+      const second = await tailEventFile({ path: file, root: path.dirname(file) });
       expect(second.last_read).toEqual({ from_offset: whole, bytes_read: original.length - whole });
       expect(second).toMatchObject({ offset: original.length, skipped: 0, halted: null });
       expect(second.points).toEqual(full.points);
@@ -161,7 +161,7 @@ describe("damaged and growing event files", () => {
     fs.writeFileSync(file, damaged);
 
     const full = await readWhole(path.join(FIXTURE_RUN, EVENT_FILE));
-    const lost = await readEventFile({ path: path.join(FIXTURE_RUN, EVENT_FILE), fromOffset: ends[9], toOffset: ends[10] });
+    const lost = await readEventFile({ path: path.join(FIXTURE_RUN, EVENT_FILE), root: path.dirname(path.join(FIXTURE_RUN, EVENT_FILE)), fromOffset: ends[9], toOffset: ends[10] });
     expect(lost.points).toHaveLength(1);
     const read = await readWhole(file);
     expect(read).toMatchObject({ skipped: 1, halted: null, next_offset: original.length });
@@ -181,7 +181,7 @@ describe("damaged and growing event files", () => {
     const read = await readWhole(badCrc);
     expect(read.halted).toBe(`bad length CRC at byte ${ends[9]}`);
     expect(read.next_offset).toBe(ends[9]);
-    const before = await readEventFile({ path: path.join(FIXTURE_RUN, EVENT_FILE), fromOffset: 0, toOffset: ends[9] });
+    const before = await readEventFile({ path: path.join(FIXTURE_RUN, EVENT_FILE), root: path.dirname(path.join(FIXTURE_RUN, EVENT_FILE)), fromOffset: 0, toOffset: ends[9] });
     expect(read.points).toEqual(before.points);
 
     const huge = path.join(dir, "events.out.tfevents.huge");
@@ -194,10 +194,10 @@ describe("damaged and growing event files", () => {
     expect(hugeRead.next_offset).toBe(record.length);
 
     // A halted file is not read again until it is replaced.
-    const again = await tailEventFile({ path: huge });
+    const again = await tailEventFile({ path: huge, root: path.dirname(huge) });
     expect(again.halted).toMatch(/claims/);
     fs.appendFileSync(huge, Buffer.alloc(10));
-    expect((await tailEventFile({ path: huge })).last_read.bytes_read).toBe(0);
+    expect((await tailEventFile({ path: huge, root: path.dirname(huge) })).last_read.bytes_read).toBe(0);
   });
 
   it("reads only what was appended since the last read, and starts over when the file is replaced", async () => {
@@ -207,30 +207,30 @@ describe("damaged and growing event files", () => {
     fs.writeFileSync(file, Buffer.concat([point(1), point(2), point(3)]));
     const firstSize = fs.statSync(file).size;
 
-    const first = await tailEventFile({ path: file });
+    const first = await tailEventFile({ path: file, root: path.dirname(file) });
     expect(first.last_read).toEqual({ from_offset: 0, bytes_read: firstSize });
     expect(first.points.map((p) => p.step)).toEqual([1, 2, 3]);
 
     fs.appendFileSync(file, Buffer.concat([point(4), point(5)]));
     const secondSize = fs.statSync(file).size;
-    const second = await tailEventFile({ path: file });
+    const second = await tailEventFile({ path: file, root: path.dirname(file) });
     expect(second.last_read).toEqual({ from_offset: firstSize, bytes_read: secondSize - firstSize });
     expect(second.points.map((p) => [p.step, p.value])).toEqual([1, 2, 3, 4, 5].map((s) => [s, Math.fround(1 / s)]));
 
-    const unchanged = await tailEventFile({ path: file });
+    const unchanged = await tailEventFile({ path: file, root: path.dirname(file) });
     expect(unchanged.last_read).toEqual({ from_offset: secondSize, bytes_read: 0 });
     expect(unchanged.points).toHaveLength(5);
 
     // Concurrent reads of one file never append the same records twice.
     fs.appendFileSync(file, point(6));
-    const [a, b] = await Promise.all([tailEventFile({ path: file }), tailEventFile({ path: file })]);
+    const [a, b] = await Promise.all([tailEventFile({ path: file, root: path.dirname(file) }), tailEventFile({ path: file, root: path.dirname(file) })]);
     expect(a.points.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(b.points).toHaveLength(6);
 
     const replacement = path.join(dir, "replacement");
     fs.writeFileSync(replacement, Buffer.concat([point(7), point(8), point(9), point(10), point(11), point(12), point(13)]));
     fs.renameSync(replacement, file);
-    const replaced = await tailEventFile({ path: file });
+    const replaced = await tailEventFile({ path: file, root: path.dirname(file) });
     expect(replaced.last_read.from_offset).toBe(0);
     expect(replaced.points.map((p) => p.step)).toEqual([7, 8, 9, 10, 11, 12, 13]);
   });
@@ -246,7 +246,7 @@ describe("event files longer than one read", () => {
     fs.writeFileSync(file, Buffer.concat(events.map((e) => frameRecord(e))));
     expect(fs.statSync(file).size).toBeGreaterThan(4 << 20);
 
-    const read = await readEventFile({ path: file, fromOffset: 0, toOffset: fs.statSync(file).size });
+    const read = await readEventFile({ path: file, root: path.dirname(file), fromOffset: 0, toOffset: fs.statSync(file).size });
     expect(read).toMatchObject({ skipped: 0, halted: null, next_offset: fs.statSync(file).size });
     expect(read.points).toEqual(steps.map((step) => ({ tag: "loss", step, value: Math.fround(step / 7), wall_time: (1e9 + step) * 1000 })));
   });

@@ -27,12 +27,12 @@ describe("readModelRun on the captured majora-v1 run", () => {
     expect(run.series.train_loss.every((p) => p.wall_time !== null)).toBe(true);
     expect(run.series.learning_rate.map((p) => p.value)).toEqual(losses.map((r) => Math.fround(r.learning_rate)));
     expect(run.series.val_loss.map((p) => p.step)).toEqual([50, 100, 150, 200, 250, 300, 350, 400]);
-    expect(run.series.samples_per_sec).toEqual([{ step: 400, value: Math.fround(564.049), wall_time: expect.any(Number) }]);
+    expect(run.series.samples_per_sec).toMatchObject([{ step: 400, value: Math.fround(564.049), wall_time: expect.any(Number) }]);
     expect(run.series.tokens_per_sec).toEqual([]);
 
     // Both event files hold eval/runtime at step 400: the later one (the final evaluation) is kept.
     expect(run.scalars.get("eval/runtime")?.at(-1)).toMatchObject({ step: 400, value: Math.fround(0.2800999879837036) });
-    expect(run.scalars.get("eval_runtime")?.at(-1)).toEqual({ step: 400, value: 0.4346, wall_time: null });
+    expect(run.scalars.get("eval_runtime")?.at(-1)).toMatchObject({ step: 400, value: 0.4346, wall_time: null });
     // The newest record's own time, however recently the files were copied.
     const newest = Math.max(...run.files.map((f) => f.last_time ?? 0));
     expect(run.last_record_at).toBe(newest);
@@ -58,7 +58,7 @@ describe("trainer_state.json", () => {
     expect(run.completed).toBe(false);
     // Without event files the series come from trainer_state.json, with the JSON's doubles.
     const losses = readTrainerStateFixture("checkpoint-200/trainer_state.json").log_history.filter((r) => r.loss !== undefined);
-    expect(run.series.train_loss).toEqual(losses.map((r) => ({ step: r.step, value: r.loss, wall_time: null })));
+    expect(run.series.train_loss).toMatchObject(losses.map((r) => ({ step: r.step, value: r.loss, wall_time: null })));
     // trainer_state.json records no times: its mtime stands in, marked approximate.
     expect(run.last_record_at).toBe(fs.statSync(path.join(runDir, "trainer_state.json")).mtimeMs);
     expect(run.last_record_approximate).toBe(true);
@@ -79,26 +79,40 @@ describe("trainer_state.json", () => {
     state.log_history.at(-1)!.step = 403;
     fs.writeFileSync(path.join(runDir, "trainer_state.json"), JSON.stringify({ ...state, global_step: 403, max_steps: 403 }));
     const run = await readModelRun({ dataDir, key: "summary" });
-    expect(run.series.train_loss.at(-1)).toEqual({ step: 400, value: 0.030914551019668578, wall_time: null });
-    expect(run.scalars.get("train_loss")).toEqual([{ step: 403, value: 1.0708763802424073, wall_time: null }]);
-    expect(run.series.samples_per_sec).toEqual([{ step: 403, value: 564.049, wall_time: null }]);
+    expect(run.series.train_loss.at(-1)).toMatchObject({ step: 400, value: 0.030914551019668578, wall_time: null });
+    expect(run.scalars.get("train_loss")).toMatchObject([{ step: 403, value: 1.0708763802424073, wall_time: null }]);
+    expect(run.series.samples_per_sec).toMatchObject([{ step: 403, value: 564.049, wall_time: null }]);
     expect(run.completed).toBe(true);
   });
 
-  it("reads Python's NaN, and turns a broken file into a warning", async () => {
+  it("keeps Python's NaN and Infinity as divergence markers, and turns a broken file into a warning", async () => {
     const dir = makeTempDir();
     const nan = path.join(dir, "nan.json");
-    fs.writeFileSync(nan, '{"global_step": 10, "max_steps": 20, "log_history": [{"loss": NaN, "grad_norm": -Infinity, "step": 5}, {"loss": 2.5, "step": 10, "note": "NaN"}]}');
+    fs.writeFileSync(nan, '{"global_step": 10, "max_steps": 20, "log_history": [{"loss": 3, "step": 4}, {"loss": NaN, "grad_norm": -Infinity, "step": 5}, {"loss": 2.5, "step": 10, "note": "NaN"}]}');
     expect(await readTrainerState({ path: nan, dataDir: dir })).toMatchObject({
-      points: [{ tag: "loss", step: 10, value: 2.5, wall_time: null }],
+      points: [
+        { tag: "loss", step: 4, value: 3, wall_time: null },
+        { tag: "loss", step: 5, value: NaN, wall_time: null },
+        { tag: "grad_norm", step: 5, value: -Infinity, wall_time: null },
+        { tag: "loss", step: 10, value: 2.5, wall_time: null },
+      ],
       progress: { global_step: 10, max_steps: 20 },
       warning: null,
     });
 
+    const diverged = makeDataDir({ key: "diverged", copyFixture: false });
+    fs.copyFileSync(nan, path.join(diverged.runDir, "trainer_state.json"));
+    const divergedRun = await readModelRun({ dataDir: diverged.dataDir, key: "diverged" });
+    // The curve keeps its finite points; the NaN is reported where it happened.
+    expect(divergedRun.series.train_loss.map((p) => p.step)).toEqual([4, 10]);
+    expect(divergedRun.non_finite).toEqual({ train_loss: { first_step: 5, count: 1 } });
+    expect(divergedRun.scalars.get("grad_norm")).toMatchObject([{ step: 5, value: -Infinity, wall_time: null }]);
+    expect(divergedRun.warnings).toEqual(["train_loss: 1 value(s) NaN or infinite (the run diverged?), first at step 5"]);
+
     const { dataDir, runDir } = makeDataDir({ key: "broken", copyFixture: false });
     fs.writeFileSync(path.join(runDir, "trainer_state.json"), '{"global_step": 1');
     const run = await readModelRun({ dataDir, key: "broken" });
-    expect(run.warnings).toEqual(["runs/broken/trainer_state.json: not a trainer_state.json (bad JSON or fields)"]);
+    expect(run.warnings).toEqual(["runs/broken/trainer_state.json: invalid JSON (the text ends early)"]);
     expect(run.progress).toBeNull();
   });
 });
@@ -110,11 +124,11 @@ describe("sources and the run folder", () => {
     fs.mkdirSync(path.join(runDir, "logs"));
     fs.writeFileSync(path.join(runDir, "logs", "metrics.jsonl"), '{"step": 1, "loss": 9}\n{"step": 2, "loss": 0.25, "tokens_per_sec": 1200}\n');
     const run = await readModelRun({ dataDir, key: "mixed" });
-    expect(run.series.train_loss).toEqual([
+    expect(run.series.train_loss).toMatchObject([
       { step: 1, value: 0.5, wall_time: 1_700_000_010_000 },
       { step: 2, value: 0.25, wall_time: null },
     ]);
-    expect(run.series.tokens_per_sec).toEqual([{ step: 2, value: 1200, wall_time: null }]);
+    expect(run.series.tokens_per_sec).toMatchObject([{ step: 2, value: 1200, wall_time: null }]);
     expect(run.files.map((f) => [f.path, f.kind, f.tags])).toEqual([
       ["runs/mixed/events.out.tfevents.1.host", "events", ["loss"]],
       ["runs/mixed/logs/metrics.jsonl", "jsonl", ["loss", "tokens_per_sec"]],
@@ -151,6 +165,7 @@ describe("sources and the run folder", () => {
       last_record_at: null,
       last_record_approximate: false,
       step_times: null,
+      non_finite: {},
       warnings: [],
     });
     expect((await readModelRun({ dataDir, key: "../etc" })).warnings).toEqual(["runs/../etc: not a valid model key"]);
