@@ -150,8 +150,12 @@ test(`page: ${SCALE_MODELS} models: load time, DOM size, long tasks while live`,
     page.setDefaultTimeout(180_000);
     const rows = page.locator('[data-testid^="model-row-"]');
 
-    // Cold: the server's first render after start; warm: the same page again.
+    // Cold: the server's first render after start, while its first scan reads the data dir;
+    // warm: the same page again once that scan is done.
     for (const label of ["cold server", "warm server"]) {
+      if (label === "warm server") {
+        while ((await (await fetch(`${server.url}/api/health`)).json()).scan.state !== "ready") await sleep(200);
+      }
       const ms = await timeMs(async () => {
         await page.goto(server!.url, { waitUntil: "load" });
         await rows.first().waitFor();

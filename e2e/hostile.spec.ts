@@ -6,6 +6,7 @@ import {
   expectIdle,
   expectWarning,
   getJson,
+  killLeftoverServers,
   makeHostileDir,
   makeSecret,
   modelEntry,
@@ -35,6 +36,7 @@ let secret: Secret;
 test.beforeAll(() => {
   secret = makeSecret();
 });
+test.afterEach(() => killLeftoverServers());
 test.afterAll(() => {
   fs.rmSync(secret.dir, { recursive: true, force: true });
 });

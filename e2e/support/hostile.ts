@@ -191,6 +191,7 @@ export async function withServer(
   body: (server: RunningServer) => Promise<void>,
 ): Promise<void> {
   const server = await startServer({ dataDir, env: { AFS_GPU_SOURCE: "off", AFS_RESCAN_SECONDS: "1", ...env } });
+  running.add(server);
   const pid = server.child.pid!;
   const health = watchHealth(server.url);
   const answers: Answer[] = [];
@@ -213,10 +214,20 @@ export async function withServer(
     expect.soft(watched.problems, `health answers (${watched.count} polled)`).toEqual([]);
     if (server.child.exitCode === null) expect.soft(memoryOf(pid).peak, "the server's peak RSS").toBeLessThan(GIB);
     await stopWithin(server, 10_000);
+    running.delete(server);
     const leaks = [...answers.map((a) => `${a.path}: ${a.body}`), ...watched.bodies, `log: ${server.output()}`].filter((t) => t.includes(secret.marker));
     expect.soft(leaks.map((t) => t.slice(0, 200)), "answers quoting the secret file").toEqual([]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+// Servers of cases still running. A case that times out never reaches its own cleanup, and its
+// server would go on reading its hostile file for the rest of the run.
+const running = new Set<RunningServer>();
+
+export function killLeftoverServers() {
+  for (const server of running) server.child.kill("SIGKILL");
+  running.clear();
 }
 
 // SIGTERM, then SIGKILL if the server does not go (a thread stuck on a FIFO must not hang the suite).

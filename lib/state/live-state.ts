@@ -42,8 +42,9 @@ type State = {
   fingerprint: string;
   scan: ScanProgress;
   firstScan: Promise<void>;
-  // Resolves once there is a snapshot, a partial one while the first scan goes on included.
-  firstSnapshot: Promise<void>;
+  // Resolves FIRST_SCAN_WAIT_MS after the first snapshot (a partial one while the first scan
+  // goes on included): how long reads wait for the first scan, once.
+  firstWait: Promise<void>;
   showFirstSnapshot: () => void;
   refreshing: Promise<void> | null;
   refreshAgain: boolean;
@@ -62,12 +63,12 @@ const WATCH_DEBOUNCE_MS = 50;
 const g = globalThis as typeof globalThis & { __afsState?: State };
 
 // The current snapshot: at once once the first scan is done. Before then it waits for the scan,
-// but once there is a snapshot, no longer than FIRST_SCAN_WAIT_MS: a data dir that takes
-// minutes to read (a 20 GB file) must not keep every page waiting. That snapshot says what it
-// has not read yet.
+// but no longer than FIRST_SCAN_WAIT_MS past the first snapshot: a data dir that takes minutes
+// to read (a 20 GB file) must not keep every page waiting. That snapshot says what it has not
+// read yet.
 export async function getState(): Promise<Snapshot> {
   const state = ensureState();
-  if (state.live) await Promise.race([state.firstScan, state.firstSnapshot.then(() => new Promise((r) => setTimeout(r, FIRST_SCAN_WAIT_MS)))]);
+  if (state.live) await Promise.race([state.firstScan, state.firstWait]);
   // Without the sources running (or after a first scan that failed), the read refreshes itself.
   if (!state.live || !state.snapshot) await refresh(state, { checkNow: !state.live });
   return state.snapshot!;
@@ -141,7 +142,7 @@ function ensureState(): State {
   if (g.__afsState?.id === id) return g.__afsState;
   void g.__afsState?.stop();
   let showFirstSnapshot = () => {};
-  const firstSnapshot = new Promise<void>((resolve) => (showFirstSnapshot = resolve));
+  const firstWait = new Promise<void>((resolve) => (showFirstSnapshot = resolve)).then(() => new Promise<void>((r) => setTimeout(r, FIRST_SCAN_WAIT_MS)));
   const state: State = {
     id,
     dataDir,
@@ -153,7 +154,7 @@ function ensureState(): State {
     fingerprint: "",
     scan: { state: "scanning", files_done: 0, files_total: 0, bytes_read: 0, checking: 0 },
     firstScan: Promise.resolve(),
-    firstSnapshot,
+    firstWait,
     showFirstSnapshot,
     refreshing: null,
     refreshAgain: false,
