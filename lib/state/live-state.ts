@@ -211,10 +211,11 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
   const artifacts: DataDirInputs["artifacts"] = new Map();
   const inputs: DataDirInputs = { dataDir, config, evaluations: evals.evaluations, runs, samples, artifacts, warnings };
   if (state.scan.state === "scanning" && state.live) {
-    // The first scan is shown as it goes: models not read yet have no samples and no run.
+    // The first scan is shown as it goes: models not read yet have no run, and the sample count
+    // the store kept from the last process (right unless the file changed since).
     for (const model of models) {
       runs.set(model.key, EMPTY_RUN);
-      samples.set(model.key, null);
+      samples.set(model.key, state.sampleCounts.get(samplesFile(dataDir, model.key)) ?? null);
     }
     state.inputs = inputs;
     derive(state, Date.now());
@@ -239,9 +240,13 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
   return inputs;
 }
 
+function samplesFile(dataDir: string, key: string): string {
+  return path.join(dataDir, "models", `${key}_merged.jsonl`);
+}
+
 async function readSamples({ state, key, warnings, checkNow }: { state: State; key: string; warnings: string[]; checkNow: boolean }) {
   const name = `models/${key}_merged.jsonl`;
-  const file = path.join(state.dataDir, name);
+  const file = samplesFile(state.dataDir, key);
   try {
     const { count, bytes_read: bytesRead } = await countSamples({ path: file, root: state.dataDir, previous: state.sampleCounts.get(file) ?? null });
     state.scan.bytes_read += bytesRead;
@@ -332,7 +337,7 @@ function derive(state: State, now: number) {
   appendAll(next.warnings, state.unrecorded.map((e) => `${e.model_key}: status from run files not recorded yet: the store refuses writes`));
   if (state.scan.state === "scanning") {
     const { files_done: done, files_total: total } = state.scan;
-    next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no samples, curves or run status`);
+    next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no curves or run status, and their last known sample counts`);
   }
   const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts]]);
   if (fingerprint !== state.fingerprint || next.config !== state.snapshot?.config) {

@@ -134,6 +134,32 @@ describe("the live state", () => {
     expect(getScanProgress().bytes_read).toBe(Buffer.byteLength(jsonl([{ i: 500 }])));
   });
 
+  it("shows a first scan as it goes, with the sample counts the store kept, while a huge file is read", async () => {
+    const dir = makeDataDir({
+      models: [
+        { key: "huge", name: "Huge" },
+        { key: "alpha", name: "Alpha" },
+      ],
+      files: { "models/alpha_merged.jsonl": jsonl([{ i: 0 }, { i: 1 }, { i: 2 }]) },
+    });
+    startLiveState();
+    expect(await samples("alpha")).toBe(3);
+    await stopLiveState();
+    // Zero bytes without a newline, read at disk speed: seconds here, the first scan's first model.
+    const huge = path.join(dir, "models/huge_merged.jsonl");
+    fs.writeFileSync(huge, "");
+    fs.truncateSync(huge, 1 << 30);
+    startLiveState();
+    const started = Date.now();
+    const body = await json(call(getModels));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(body.models.find((m: { key: string }) => m.key === "alpha").training_samples).toBe(3);
+    if (getScanProgress().state === "scanning") {
+      expect(body.warnings).toEqual([expect.stringMatching(/^data dir: still reading it \(\d+ of 4 files\)/)]);
+    }
+    await until(async () => getScanProgress().state === "ready", 60_000);
+  }, 90_000);
+
   it("joins malformed lines to the warnings once the worker has checked them", async () => {
     makeDataDir({ models: [{ key: "alpha", name: "Alpha" }], files: { "models/alpha_merged.jsonl": '{"a":1}\n{broken\n' } });
     startLiveState();
