@@ -12,10 +12,10 @@ import {
   modelEntry,
   plant,
   plantSparse,
-  scalarRecord,
   withServer,
   type Secret,
 } from "./support/hostile";
+import { scalarEvent } from "../tests/runs/helpers";
 import { startServer, stopServer, type RunningServer } from "./support/server";
 
 // One production server per case, each on a fresh data dir holding one hostile file. Every case
@@ -42,7 +42,7 @@ test.afterAll(() => {
 });
 
 const nowSeconds = () => Date.now() / 1000;
-const lossRecord = (step: number, wall_time = nowSeconds() - 60 + step) => scalarRecord({ tag: "loss", step, value: 2 / step, wall_time });
+const lossRecord = (step: number, wall_time = nowSeconds() - 60 + step) => scalarEvent({ tag: "loss", step, value: 2 / step, wall_time });
 
 async function alphaStatus(server: RunningServer) {
   const body = await getJson<ModelStatusBody>(server, "/api/models/status");

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { evaluationSchema, type Evaluation } from "@/lib/schemas/config";
 import { appendAll, describeError, firstProblems, formatZodIssues } from "@/lib/errors";
+import { mapInBatches } from "@/lib/slices";
 import { readCached } from "./file-cache";
 import { duplicateKeys, parseJsonSliced } from "./json";
 
@@ -42,12 +43,9 @@ export async function loadEvaluations({ dataDir }: { dataDir: string }): Promise
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
     return { evaluations: [], warnings: missing ? [] : [`evaluations/: ${describeError(error)}`] };
   }
-  // A few files at a time: one by one, 10,000 files take seconds of waiting on the disk.
-  const results: (FileResult | { error: unknown })[] = [];
-  for (let i = 0; i < names.length; i += PARALLEL_READS) {
-    const batch = names.slice(i, i + PARALLEL_READS);
-    appendAll(results, await Promise.all(batch.map((name) => readEvaluationFile({ file: path.join(dir, name), dataDir }).catch((error: unknown) => ({ error })))));
-  }
+  const results = await mapInBatches(names, PARALLEL_READS, (name) =>
+    readEvaluationFile({ file: path.join(dir, name), dataDir }).catch((error: unknown) => ({ error })),
+  );
   const evaluations: Evaluation[] = [];
   const warnings: string[] = [];
   results.forEach((result, i) => {

@@ -6,7 +6,7 @@ import { tailJsonlLog } from "./jsonl-log";
 import { scanRunDir, type RunFile, type RunFileKind } from "./scan";
 import { forgetTails, type TaggedPoint } from "./tail";
 import { SERIES_NAMES, type SeriesName } from "@/lib/schemas/series";
-import { slicer, type Pause } from "@/lib/slices";
+import { mapInBatches, slicer, SLICE_ITEMS, type Pause } from "@/lib/slices";
 import { resolveAliases, type SeriesAliases } from "./tags";
 import { readTrainerState, type Progress } from "./trainer-state";
 
@@ -62,8 +62,6 @@ export const EMPTY_RUN: ModelRun = {
 // Where sources disagree on a tag at a step, the lower rank wins.
 const SOURCE_RANK: Record<RunFileKind, number> = { events: 0, trainer_state: 1, jsonl: 2 };
 
-// Points handled between checks whether the event loop is due back.
-const SLICE_POINTS = 8192;
 const PARALLEL_READS = 8;
 
 // One file's contribution as read this call. `points` is the reader's own array, which grows in
@@ -103,13 +101,9 @@ export async function readModelRun({
   const scan = await scanRunDir({ dataDir, key });
   const warnings = [...scan.warnings];
   const sources: Source[] = [];
-  // A few files at a time: one by one, a folder of 10,000 small files takes many seconds.
-  for (let i = 0; i < scan.files.length; i += PARALLEL_READS) {
-    const batch = scan.files.slice(i, i + PARALLEL_READS);
-    for (const read of await Promise.all(batch.map((file) => readSource({ file, dataDir })))) {
-      appendAll(warnings, read.warnings);
-      if (read.source) sources.push(read.source);
-    }
+  for (const read of await mapInBatches(scan.files, PARALLEL_READS, (file) => readSource({ file, dataDir }))) {
+    appendAll(warnings, read.warnings);
+    if (read.source) sources.push(read.source);
   }
   forgetTails({ dir: scan.root + path.sep, keep: new Set(scan.files.map((f) => f.path)) });
 
@@ -214,7 +208,7 @@ async function findStepTimes({ sources, pause }: { sources: Source[]; pause: Pau
   let last: StepTime | null = null;
   for (const { points } of sources) {
     for (let i = 0; i < points.length; i++) {
-      if (i % SLICE_POINTS === 0) await pause();
+      if (i % SLICE_ITEMS === 0) await pause();
       const p = points[i];
       if (p.wall_time === null) continue;
       if (!first || p.wall_time < first.at) first = { step: p.step, at: p.wall_time };
@@ -229,7 +223,7 @@ async function summarizeFile({ source, pause }: { source: Source; pause: Pause }
   const summary = { first_step: Infinity, last_step: -Infinity, first_time: Infinity, last_time: -Infinity };
   const { points } = source;
   for (let i = 0; i < points.length; i++) {
-    if (i % SLICE_POINTS === 0) await pause();
+    if (i % SLICE_ITEMS === 0) await pause();
     const p = points[i];
     tags.add(p.tag);
     summary.first_step = Math.min(summary.first_step, p.step);
@@ -259,7 +253,7 @@ async function groupByTag({ sources, pause }: { sources: Source[]; pause: Pause 
   for (const { kind, points, summary_step: summaryStep } of sources) {
     const mine = new Map<string, TagList>();
     for (let i = 0; i < points.length; i++) {
-      if (i % SLICE_POINTS === 0) await pause();
+      if (i % SLICE_ITEMS === 0) await pause();
       const p = points[i];
       let list = mine.get(p.tag);
       if (!list) {
@@ -301,7 +295,7 @@ async function mergeRanked({ lists, pause }: { lists: RankedList[]; pause: Pause
   for (const list of lists) {
     const rank = list.rank ?? SOURCE_RANK[list.kind];
     for (let i = 0; i < list.points.length; i++) {
-      if (i % SLICE_POINTS === 0) await pause();
+      if (i % SLICE_ITEMS === 0) await pause();
       const point = list.points[i];
       const current = best.get(point.step);
       const later = (point.wall_time ?? -Infinity) >= (current?.point.wall_time ?? -Infinity);

@@ -1,6 +1,6 @@
 import "server-only";
 import fs from "node:fs/promises";
-import { slicer } from "@/lib/slices";
+import { slicer, SLICE_ITEMS } from "@/lib/slices";
 
 export type TaggedPoint = { tag: string; step: number; value: number; wall_time: number | null };
 
@@ -103,7 +103,7 @@ async function advanceTail({
   const chunk = await read({ fromOffset: state.offset, toOffset: stat.size, skippingLine: state.skipping_line });
   const pause = slicer();
   for (let i = 0; i < chunk.points.length; i++) {
-    if (i % 8192 === 0) await pause();
+    if (i % SLICE_ITEMS === 0) await pause();
     state.points.push(chunk.points[i]);
   }
   state.offset = chunk.next_offset;

@@ -1,10 +1,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "protobufjs";
 
-export const FIXTURE_RUN = fileURLToPath(new URL("../fixtures/majora-v1", import.meta.url));
+export const FIXTURE_RUN = path.join(__dirname, "..", "fixtures", "majora-v1");
 export const EVENT_FILE = "runs/events.out.tfevents.1795686938.vm.469.0";
 export const FINAL_EVAL_EVENT_FILE = "runs/events.out.tfevents.1795686961.vm.469.1";
 
