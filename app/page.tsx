@@ -11,6 +11,7 @@ import { chooseModel, modelsWithCurves } from "@/components/metrics/series";
 import { ThemeToggle } from "@/components/theme/theme-toggle";
 import { summarizeCosts } from "@/lib/costs";
 import { getEnv } from "@/lib/env";
+import { storeUnavailable } from "@/lib/errors";
 import { getGpuUtilization, getThroughput, getTrainingLoss } from "@/lib/metrics";
 import { requirePageAccess } from "@/lib/page-access";
 import { summarizeRegistry } from "@/lib/registry";
@@ -40,7 +41,20 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
   const range = parseTimeRange(params.range);
   const tab = parseTab(params.tab);
   // One snapshot for the numbers that derive from it, the same calls the API handlers make.
-  const snapshot = await getState();
+  let snapshot: Awaited<ReturnType<typeof getState>>;
+  try {
+    snapshot = await getState();
+  } catch (error) {
+    // Before the store was first read there is nothing to show: say why, not a bare 500.
+    const unavailable = storeUnavailable(error);
+    if (!unavailable) throw error;
+    return (
+      <main className="mx-auto max-w-2xl px-4 py-16" data-testid="store-unavailable">
+        <h1 className="text-xl font-semibold">The dashboard&apos;s store does not answer</h1>
+        <p className="mt-3 text-muted">{unavailable.message}. Reload once it is back; the server needs no restart.</p>
+      </main>
+    );
+  }
   const { config, models, warnings, now } = snapshot;
   const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
 

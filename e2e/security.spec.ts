@@ -1,10 +1,13 @@
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { expect, test } from "@playwright/test";
+import { createDatabase, startPostgres, type PostgresServer } from "../tests/support/postgres";
 import { copyDemoData, E2E_TOKEN } from "./support/env";
-import { startServer, stopServer } from "./support/server";
+import { pgQuery } from "./support/postgres";
+import { startServer, stopServer, type RunningServer } from "./support/server";
 
 // A raw request, so the path reaches the server byte for byte (fetch would normalise "../").
 function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
@@ -92,46 +95,73 @@ test("with a viewer token, people sign in through the page and scripts send a be
   }
 });
 
-test("SIGKILL in the middle of writes loses no acknowledged update and leaves the store intact (20 times)", async () => {
-  test.setTimeout(240_000);
-  const dataDir = copyDemoData();
-  const env = { AFS_GPU_SOURCE: "off" };
-  const acknowledged: number[] = [];
-  let next = 0; // each update carries a unique progress value (tenths of a percent)
-  let server = await startServer({ dataDir, env });
-  for (let round = 0; round < 20; round++) {
-    const before = acknowledged.length;
-    let killed = false;
-    // Four writers post back to back; the kill lands while some of their requests are in flight.
-    const writer = async () => {
-      while (!killed) {
-        const progress = next++;
-        const ok = await fetch(`${server.url}/api/update-status`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${E2E_TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({ model_key: "veran-v5", status: "running", progress: progress / 10 }),
-        }).then(
-          (r) => r.status === 200,
-          () => false, // cut off by the kill: not acknowledged, so it may or may not be stored
-        );
-        if (ok) acknowledged.push(progress);
+// On both engines: SQLite's file must pass its integrity check; on PostgreSQL the server dies
+// with transactions open on its connections, which must roll back whole.
+for (const engine of ["sqlite", "postgres"] as const) {
+  test(`SIGKILL in the middle of writes loses no acknowledged update and leaves the store intact (${engine}, 20 times)`, async () => {
+    test.setTimeout(240_000);
+    const dataDir = copyDemoData();
+    const env: Record<string, string> = { AFS_GPU_SOURCE: "off" };
+    let postgres: PostgresServer | undefined;
+    let server: RunningServer | undefined;
+    try {
+      if (engine === "postgres") {
+        postgres = await startPostgres();
+        env.DATABASE_URL = await createDatabase(postgres.adminUrl);
       }
-    };
-    const writers = Promise.all([writer(), writer(), writer(), writer()]);
-    await expect.poll(() => acknowledged.length - before, { timeout: 10_000 }).toBeGreaterThanOrEqual(8 + round % 5);
-    await stopServer(server, "SIGKILL");
-    killed = true;
-    await writers;
+      // The progress values stored for veran-v5, read straight from the store.
+      const stored = async (): Promise<Set<number>> => {
+        if (engine === "postgres") {
+          const [{ n }] = await pgQuery<{ n: string }>(env.DATABASE_URL, "SELECT count(*) AS n FROM schema_version");
+          expect(Number(n), "schema_version rows").toBe(1);
+          const rows = await pgQuery<{ progress: number }>(env.DATABASE_URL, "SELECT progress FROM status_updates WHERE model_key = 'veran-v5'");
+          return new Set(rows.map((r) => r.progress));
+        }
+        const db = new Database(path.join(dataDir, ".afs", "afs.db"));
+        try {
+          expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+          return new Set((db.prepare("SELECT progress FROM status_updates WHERE model_key = 'veran-v5'").all() as { progress: number }[]).map((r) => r.progress));
+        } finally {
+          db.close();
+        }
+      };
+      const acknowledged: number[] = [];
+      let next = 0; // each update carries a unique progress value (tenths of a percent)
+      server = await startServer({ dataDir, env });
+      for (let round = 0; round < 20; round++) {
+        const target = server;
+        const before = acknowledged.length;
+        let killed = false;
+        // Four writers post back to back; the kill lands while some of their requests are in flight.
+        const writer = async () => {
+          while (!killed) {
+            const progress = next++;
+            const ok = await fetch(`${target.url}/api/update-status`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${E2E_TOKEN}`, "content-type": "application/json" },
+              body: JSON.stringify({ model_key: "veran-v5", status: "running", progress: progress / 10 }),
+            }).then(
+              (r) => r.status === 200,
+              () => false, // cut off by the kill: not acknowledged, so it may or may not be stored
+            );
+            if (ok) acknowledged.push(progress);
+          }
+        };
+        const writers = Promise.all([writer(), writer(), writer(), writer()]);
+        await expect.poll(() => acknowledged.length - before, { timeout: 10_000 }).toBeGreaterThanOrEqual(8 + (round % 5));
+        await stopServer(target, "SIGKILL");
+        killed = true;
+        await writers;
 
-    const db = new Database(path.join(dataDir, ".afs", "afs.db"));
-    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-    const stored = new Set(
-      (db.prepare("SELECT progress FROM status_updates WHERE model_key = 'veran-v5'").all() as { progress: number }[]).map((r) => r.progress),
-    );
-    db.close();
-    for (const p of acknowledged) expect(stored.has(p / 10), `update ${p}`).toBe(true);
-    server = await startServer({ dataDir, env });
-  }
-  expect(next).toBeLessThanOrEqual(1000); // progress stays within 0–100
-  await stopServer(server);
-});
+        const rows = await stored();
+        for (const p of acknowledged) expect(rows.has(p / 10), `update ${p} (round ${round})`).toBe(true);
+        server = await startServer({ dataDir, env });
+      }
+      expect(next).toBeLessThanOrEqual(1000); // progress stays within 0–100
+    } finally {
+      if (server) await stopServer(server);
+      await postgres?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+}

@@ -2,9 +2,35 @@ import "server-only";
 import path from "node:path";
 import { z } from "zod";
 
-const envSchema = z.object({
+// A PostgreSQL URL, checked without ever echoing it: it may carry the password.
+const databaseUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not a URL (expected postgres://user:password@host:5432/database)" });
+    return;
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    ctx.addIssue({ code: "custom", message: `must start with postgres:// or postgresql://, not ${url.protocol}//` });
+  } else if (!url.hostname && !url.searchParams.get("host")) {
+    ctx.addIssue({ code: "custom", message: "names no host" });
+  } else if (url.pathname.length <= 1) {
+    ctx.addIssue({ code: "custom", message: "names no database (postgres://host:5432/<database>)" });
+  }
+});
+
+// Every variable the dashboard reads, the server's own (HOST, PORT, AFS_TRUST_PROXY, read by
+// scripts/serve.mjs before Next starts) included, so one list says what is accepted.
+export const envSchema = z.object({
+  HOST: z.string().min(1).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  AFS_TRUST_PROXY: z.string().optional(),
   AFS_DATA_DIR: z.string().min(1).default("./data"),
   AFS_DB: z.string().min(1).optional(),
+  DATABASE_URL: databaseUrl.optional(),
+  AFS_DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  AFS_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   AFS_API_TOKEN: z.string().min(1).optional(),
   AFS_VIEWER_TOKEN: z.string().min(1).optional(),
   AFS_REFRESH_SECONDS: z.coerce.number().int().positive().default(30),
@@ -19,6 +45,7 @@ const envSchema = z.object({
   NVIDIA_SMI: z.string().min(1).default("nvidia-smi"),
   AFS_RETENTION_RAW_HOURS: z.coerce.number().positive().default(48),
   AFS_RETENTION_AGG_DAYS: z.coerce.number().positive().default(90),
+  AFS_GPU_BUFFER_SAMPLES: z.coerce.number().int().positive().default(100_000),
   AFS_MAX_LINE_BYTES: z.coerce.number().int().positive().default(16 << 20),
   AFS_MAX_JSON_BYTES: z.coerce.number().int().positive().default(64 << 20),
   AFS_MAX_RUN_FILES: z.coerce.number().int().positive().default(10_000),
@@ -27,16 +54,23 @@ const envSchema = z.object({
 
 export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;
 
+// SQLite in a file (the default), or a PostgreSQL server shared by several processes.
+export type StoreSetting =
+  | { engine: "sqlite"; path: string }
+  | { engine: "postgres"; url: string; poolMax: number; statementTimeoutMs: number };
+
 export type Env = {
   dataDir: string;
-  dbPath: string;
+  store: StoreSetting;
+  // Where the store is, for logs and /api/health: the file, or the URL without its password.
+  storeLabel: string;
   apiToken?: string;
   viewerToken?: string;
   refreshSeconds: number;
   staleMs: number;
   rescanMs: number;
   watch: boolean;
-  gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number };
+  gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number; bufferSamples: number };
   // What one data file may cost: longer lines are skipped unread, larger JSON documents refused.
   limits: { lineBytes: number; jsonBytes: number; runFiles: number; models: number };
 };
@@ -50,9 +84,14 @@ export function getEnv(): Env {
   }
   // turbopackIgnore: these paths are chosen at run time; tracing them would copy the whole project.
   const dataDir = path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DATA_DIR);
+  const dbPath = path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DB ?? path.join(dataDir, ".afs", "afs.db"));
+  const { DATABASE_URL: url } = parsed.data;
   return {
     dataDir,
-    dbPath: path.resolve(/*turbopackIgnore: true*/ parsed.data.AFS_DB ?? path.join(dataDir, ".afs", "afs.db")),
+    store: url
+      ? { engine: "postgres", url, poolMax: parsed.data.AFS_DB_POOL_MAX, statementTimeoutMs: parsed.data.AFS_DB_STATEMENT_TIMEOUT_MS }
+      : { engine: "sqlite", path: dbPath },
+    storeLabel: url ? withoutPassword(url) : dbPath,
     apiToken: parsed.data.AFS_API_TOKEN,
     viewerToken: parsed.data.AFS_VIEWER_TOKEN,
     refreshSeconds: parsed.data.AFS_REFRESH_SECONDS,
@@ -65,6 +104,7 @@ export function getEnv(): Env {
       nvidiaSmi: parsed.data.NVIDIA_SMI,
       rawRetentionMs: parsed.data.AFS_RETENTION_RAW_HOURS * 3_600_000,
       aggRetentionMs: parsed.data.AFS_RETENTION_AGG_DAYS * 86_400_000,
+      bufferSamples: parsed.data.AFS_GPU_BUFFER_SAMPLES,
     },
     limits: {
       lineBytes: parsed.data.AFS_MAX_LINE_BYTES,
@@ -73,4 +113,11 @@ export function getEnv(): Env {
       models: parsed.data.AFS_MAX_MODELS,
     },
   };
+}
+
+export function withoutPassword(value: string): string {
+  const url = new URL(value);
+  if (url.password) url.password = "***";
+  url.searchParams.delete("password");
+  return url.toString();
 }

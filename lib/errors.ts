@@ -42,28 +42,45 @@ export class ApiError extends Error {
   }
 }
 
-// SQLite failures that mean "the store cannot take writes now" (disk full, read-only, I/O):
-// the client gets a clear 503, and nothing already stored is touched.
-const STORE_WRITE_FAILURES = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED)/;
+// Failures that mean "the store cannot take this now", answered with a clear 503 while nothing
+// already stored is touched. SQLite: disk full, read-only, I/O. PostgreSQL (SQLSTATE classes):
+// connection exceptions (08), insufficient resources (53), operator intervention (57: shutdown,
+// starting up, statement timeout), rejected sign-in (28), a database that is gone (3D000); and
+// the network errors and pg's own messages for a server that does not answer.
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED)/;
+const POSTGRES_UNAVAILABLE = /^(08...|53...|57...|28...|3D000)$/;
+const NETWORK_ERRORS = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)$/;
+const POSTGRES_CLIENT_ERRORS = /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/;
 
 export function storeFailure(error: unknown): ApiError | null {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code !== "string" || !STORE_WRITE_FAILURES.test(code)) return null;
-  return new ApiError("store_unavailable", `The store cannot be written (${code}); reads still work`);
+  const code = errorCode(error);
+  if (SQLITE_UNAVAILABLE.test(code)) return new ApiError("store_unavailable", `The store cannot be written (${code}); reads still work`);
+  if (POSTGRES_UNAVAILABLE.test(code) || NETWORK_ERRORS.test(code) || (error instanceof Error && POSTGRES_CLIENT_ERRORS.test(error.message))) {
+    return new ApiError("store_unavailable", `The store does not answer: ${describeError(error)}`);
+  }
+  return null;
 }
 
-// Any other SQLite failure (a corrupt file, one that is no database): the store cannot serve.
-function storeBroken(error: unknown): ApiError | null {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return null;
-  return new ApiError("store_unavailable", `The store cannot be used (${code})`);
+// The above, or a store that cannot serve at all: a SQLite file that is corrupt or no database,
+// a schema newer than this version knows.
+export function storeUnavailable(error: unknown): ApiError | null {
+  const failure = storeFailure(error);
+  if (failure) return failure;
+  const code = errorCode(error);
+  if (!code.startsWith("SQLITE_") && code !== "AFS_SCHEMA_NEWER") return null;
+  return new ApiError("store_unavailable", `The store cannot be used (${code === "AFS_SCHEMA_NEWER" ? describeError(error) : code})`);
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown })?.code ?? (error instanceof AggregateError ? (error.errors[0] as { code?: unknown })?.code : undefined);
+  return typeof code === "string" ? code : "";
 }
 
 export function errorResponse(error: unknown): Response {
-  const store = storeFailure(error) ?? storeBroken(error);
+  const store = storeUnavailable(error);
   if (store) {
-    console.error(error);
-    error = store;
+    console.error(`[afs] ${store.message}`);
+    return Response.json({ error: store.code, details: store.message }, { status: store.status });
   }
   if (error instanceof ApiError) {
     const body = error.details === undefined ? { error: error.message } : { error: error.message, details: error.details };
@@ -91,6 +108,8 @@ export function isMissing(error: unknown): boolean {
 }
 
 export function describeError(error: unknown): string {
+  // A connection tried on several addresses fails with each one's error and no message of its own.
+  if (error instanceof AggregateError && !error.message) return error.errors.map(describeError).join("; ");
   return error instanceof Error ? error.message : String(error);
 }
 

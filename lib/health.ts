@@ -1,40 +1,44 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
-import { describeError } from "@/lib/errors";
+import { describeError, storeUnavailable } from "@/lib/errors";
+import { getGpuWriterStats } from "@/lib/gpu/poller";
 import { getScanProgress, getStateIfReady } from "@/lib/state/live-state";
 import type { HealthResponse } from "@/lib/schemas/api";
-import { getStoreCreatedAt, SCHEMA_VERSION } from "@/lib/store/db";
+import { heldJobs } from "@/lib/store/coordination";
+import { checkStore, SCHEMA_VERSION } from "@/lib/store/db";
 import packageJson from "@/package.json";
 
 // healthy, or degraded (still serving) while the data dir has warnings; unhealthy when the
-// store cannot be read, which is the one thing the dashboard cannot serve without. Answers at
+// store does not answer, which is the one thing the dashboard cannot serve without. Answers at
 // once, also while the first scan of the data dir runs (`scan` says how far it is).
 export async function getHealth(): Promise<HealthResponse> {
-  const { dataDir, dbPath } = getEnv();
-  let warnings: string[];
-  let status: HealthResponse["status"];
-  // Without a store there is no state, so no scan either.
-  let scan: HealthResponse["scan"] = { state: "scanning", files_done: 0, files_total: 0, bytes_read: 0, checking: 0 };
-  try {
-    // A query, so a store that broke while running is seen here.
-    getStoreCreatedAt();
-    warnings = (await getStateIfReady())?.warnings ?? [];
-    status = warnings.length ? "degraded" : "healthy";
-    scan = getScanProgress();
-  } catch (error) {
-    if (!String((error as { code?: unknown })?.code).startsWith("SQLITE_")) throw error;
-    console.error(error);
-    warnings = [`store: ${describeError(error)}`];
-    status = "unhealthy";
+  const { dataDir, storeLabel, store: setting } = getEnv();
+  const store = await checkStore();
+  let warnings: string[] = [];
+  if (store.ok) {
+    warnings = [...((await getStateIfReady().catch((error) => (storeUnavailable(error) ? null : Promise.reject(error))))?.warnings ?? [])];
+  } else {
+    if (!storeUnavailable(store.error)) throw store.error;
+    warnings.push(`store: ${describeError(store.error)}`);
   }
+  const { buffered, dropped } = getGpuWriterStats();
+  if (dropped) warnings.push(`gpu: ${dropped} samples dropped while the store was unavailable (over AFS_GPU_BUFFER_SAMPLES)`);
+  if (!store.ok && buffered) warnings.push(`gpu: ${buffered} samples kept in memory until the store is back`);
   return {
-    status,
+    status: !store.ok ? "unhealthy" : warnings.length ? "degraded" : "healthy",
     warning_count: warnings.length,
     timestamp: new Date().toISOString(),
     version: packageJson.version,
     data_dir: dataDir,
-    db: { path: dbPath, schema_version: SCHEMA_VERSION },
-    scan,
+    db: { path: storeLabel, schema_version: SCHEMA_VERSION },
+    store: {
+      engine: setting.engine,
+      ok: store.ok,
+      latency_ms: store.ok ? store.latency_ms : null,
+      ...(store.ok ? {} : { error: describeError(store.error) }),
+      jobs: heldJobs(),
+    },
+    scan: getScanProgress(),
     warnings,
   };
 }

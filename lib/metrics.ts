@@ -17,7 +17,7 @@ export async function getGpuUtilization({ range, gpu, points = 500 }: { range: T
   const snapshot = getGpuSnapshot();
   const source = snapshot.status === "ok" && snapshot.source !== "off" ? snapshot.source : "none";
   const readings = snapshot.gpus.filter((g) => (gpu === undefined || g.index === gpu) && g.utilization !== null);
-  const metrics = queryGpuHistory({ rangeMs: TIME_RANGES[range], gpu, points }).map((p) => ({
+  const metrics = (await queryGpuHistory({ rangeMs: TIME_RANGES[range], gpu, points })).map((p) => ({
     timestamp: p.timestamp,
     gpu_index: p.gpu_index,
     utilization: p.utilization,

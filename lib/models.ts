@@ -36,6 +36,8 @@ export type Snapshot = {
   evaluations: Evaluation[];
   estimate: TrainingStatusResponse["estimate"];
   first_update_at: string | null;
+  // When the store was made: the session's start when nothing says otherwise.
+  store_created_at: string;
   warnings: string[];
   now: number;
 };
@@ -61,7 +63,7 @@ export function deriveSnapshot({
   staleMs: number;
   firstSeen: (opts: { key: string; subject: "model" | "run" }) => string;
   record: (entry: HistoryEntry & { model_key: string }) => void;
-}): Omit<Snapshot, "now"> {
+}): Omit<Snapshot, "now" | "store_created_at"> {
   const { config, runs } = inputs;
   const warnings = [...inputs.warnings];
   const latest = latestEvaluations(inputs.evaluations);

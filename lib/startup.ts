@@ -1,40 +1,63 @@
 import "server-only";
+import os from "node:os";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
-import { describeError } from "@/lib/errors";
+import { describeError, storeFailure } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { shareGpuSnapshots } from "@/lib/gpu/shared";
 import { startLiveState } from "@/lib/state/live-state";
-import { getDb } from "@/lib/store/db";
+import { holdJob, stopCoordination, UPKEEP_JOB } from "@/lib/store/coordination";
+import { getStore } from "@/lib/store/db";
 import { pruneGpuHistory } from "@/lib/store/gpu-samples";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-// Fails fast on a bad environment or an unopenable store, makes sure the admin token exists
-// before the first write arrives (saying where it is), and starts the GPU poller.
-export function startServer() {
-  const env = getEnv();
+// Fails fast on a bad environment or a store that can never work (a damaged SQLite file, a
+// schema newer than this version, a wrong password or database name); starts anyway when the
+// database server is only down, and uses it once it is back. Makes sure the admin token exists
+// before the first write arrives (saying where it is), and starts the jobs: each runs in one
+// process per database (the pruner) or per host (the GPU poller).
+export async function startServer() {
+  let env: ReturnType<typeof getEnv>;
   try {
-    getDb();
+    env = getEnv();
   } catch (error) {
-    // A store that cannot be opened or checked would only answer errors: refuse to start.
-    console.error(`[afs] the store ${env.dbPath} cannot be used: ${describeError(error)}`);
+    console.error(`[afs] ${describeError(error)}`);
     process.exit(1);
+  }
+  try {
+    await getStore();
+  } catch (error) {
+    // Only a database server can be down for a while; a SQLite file that cannot be opened now will not open later.
+    const code = String((error as { code?: unknown }).code ?? "");
+    if (env.store.engine === "sqlite" || !storeFailure(error) || /^(28|3D000)/.test(code)) {
+      console.error(`[afs] the store ${env.storeLabel} cannot be used: ${describeError(error)}`);
+      process.exit(1);
+    }
+    console.error(`[afs] the store ${env.storeLabel} does not answer (${describeError(error)}); serving 503s until it does`);
   }
   getAdminToken();
   const where = env.apiToken ? "AFS_API_TOKEN" : tokenFilePath(env.dataDir);
-  console.log(`[afs] data dir ${env.dataDir}, store ${env.dbPath}, admin token from ${where}`);
+  console.log(`[afs] data dir ${env.dataDir}, store ${env.storeLabel}, admin token from ${where}`);
 
   startLiveState();
   subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
-  startGpuPoller();
-  setInterval(() => pruneGpuHistory({ now: Date.now() }), PRUNE_EVERY_MS).unref();
+  shareGpuSnapshots();
+  holdJob({ name: `gpu-poller:${os.hostname()}`, start: () => startGpuPoller(), stop: () => void stopGpuPoller() });
+  let pruning: NodeJS.Timeout | undefined;
+  const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
+  holdJob({
+    name: UPKEEP_JOB,
+    start: () => (pruning = setInterval(prune, PRUNE_EVERY_MS)).unref(),
+    stop: () => clearInterval(pruning),
+  });
   // On SIGTERM/SIGINT Next stops accepting and waits for open connections before exiting:
   // end the live streams so it can, and stop the poller so its last samples are stored.
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      void stopGpuPoller();
+      void stopGpuPoller().then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

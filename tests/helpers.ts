@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { AfsConfig } from "@/lib/schemas/config";
+import { createDatabaseSync } from "./support/postgres";
 
 export const TEST_TOKEN = "test-admin-token";
 
@@ -11,7 +12,8 @@ export function modelConfig(m: ModelInput) {
   return { name: m.key, status: "pending", progress: 0, cost_per_hour: 1, ...m };
 }
 
-// A fresh data dir with its own SQLite file, and the environment pointed at it.
+// A fresh data dir with its own SQLite file, and the environment pointed at it; in the postgres
+// project (vitest.config.ts) also a fresh PostgreSQL database in DATABASE_URL.
 export function makeDataDir(
   // config: null writes no afs.config.json at all.
   opts: { config?: unknown; models?: ModelInput[]; files?: Record<string, string | Buffer> } = {},
@@ -26,6 +28,13 @@ export function makeDataDir(
   process.env.AFS_DATA_DIR = dir;
   process.env.AFS_DB = path.join(dir, ".afs", "afs.db");
   process.env.AFS_API_TOKEN = TEST_TOKEN;
+  if (process.env.AFS_TEST_ENGINE === "postgres") {
+    const adminUrl = process.env.AFS_TEST_PG_ADMIN_URL;
+    if (!adminUrl) throw new Error("AFS_TEST_PG_ADMIN_URL is unset: the postgres project's globalSetup starts the server");
+    process.env.DATABASE_URL = createDatabaseSync(adminUrl);
+  } else {
+    delete process.env.DATABASE_URL;
+  }
   return dir;
 }
 

@@ -43,7 +43,8 @@ export async function startServer({
 }
 
 export async function stopServer(server: RunningServer, signal: NodeJS.Signals = "SIGTERM") {
-  if (server.child.exitCode !== null) return;
+  // Gone already: exited (exitCode), or ended by a signal (signalCode, with exitCode null).
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   const exited = new Promise((r) => server.child.once("exit", r));
   server.child.kill(signal);
   await exited;

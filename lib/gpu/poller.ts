@@ -4,7 +4,7 @@ import { getEnv, type GpuSourceSetting } from "@/lib/env";
 import { LatestReadings } from "./latest-readings";
 import { startNvidiaSmi, type NvidiaSmiOptions, type NvidiaSmiStats } from "./nvidia-smi";
 import { startGpuReplay } from "./replay";
-import { startGpuSampleWriter, type GpuSampleWriter } from "./sample-writer";
+import { startGpuSampleWriter, type GpuSampleWriter, type GpuWriterStats } from "./sample-writer";
 import type { GpuSnapshot, GpuSourceKind } from "./types";
 
 export type GpuPollerOptions = NvidiaSmiOptions & { source: GpuSourceSetting; flushIntervalMs: number };
@@ -17,7 +17,7 @@ type GpuPoller = { state: LatestReadings; feed: { stop: () => void | Promise<voi
 const NO_CHILD: NvidiaSmiStats = { pid: null, restarts: 0, last_line_at: null };
 
 // One poller per server process, on globalThis so dev hot reload does not start a second child.
-const g = globalThis as typeof globalThis & { __afsGpuPoller?: GpuPoller; __afsGpuListeners?: Set<GpuSnapshotListener> };
+const g = globalThis as typeof globalThis & { __afsGpuPoller?: GpuPoller; __afsGpuListeners?: Set<GpuSnapshotListener>; __afsSharedGpu?: GpuSnapshot };
 const listeners = (g.__afsGpuListeners ??= new Set());
 
 // Starts the configured source (AFS_GPU_SOURCE) unless one is already running; options
@@ -37,7 +37,7 @@ export function startGpuPoller(options: Partial<GpuPollerOptions> = {}): void {
     ...options,
   };
   const source = toSourceKind({ setting: opts.source });
-  const writer = source === "off" ? null : startGpuSampleWriter({ flushIntervalMs: opts.flushIntervalMs });
+  const writer = source === "off" ? null : startGpuSampleWriter({ flushIntervalMs: opts.flushIntervalMs, maxBuffered: config.bufferSamples });
   const state = new LatestReadings({ source, store: (sample) => writer?.add(sample), notify: notifyListeners });
   if (source === "off") state.setStatus({ status: "off" });
   const feed =
@@ -54,13 +54,21 @@ export async function stopGpuPoller(): Promise<void> {
   const poller = g.__afsGpuPoller;
   g.__afsGpuPoller = undefined;
   await poller?.feed?.stop();
-  poller?.writer?.stop();
+  await poller?.writer?.stop();
 }
 
 export function getGpuSnapshot(): GpuSnapshot {
   const poller = g.__afsGpuPoller;
   if (poller) return poller.state.snapshot();
+  if (g.__afsSharedGpu) return g.__afsSharedGpu;
   return { source: toSourceKind({ setting: getEnv().gpu.source }), status: "stopped", sampled_at: null, gpus: [] };
+}
+
+// What the process that polls this host's GPUs (another server on the same PostgreSQL store)
+// last saw: answered while this process does not poll, and sent out on the live stream.
+export function receiveSharedGpuSnapshot(snapshot: GpuSnapshot): void {
+  g.__afsSharedGpu = snapshot;
+  if (!g.__afsGpuPoller) notifyListeners(snapshot);
 }
 
 // Called with a fresh snapshot after every batch of lines and on every status change.
@@ -72,6 +80,11 @@ export function subscribeGpuSnapshots(listener: GpuSnapshotListener): () => void
 // For health checks and tests: the nvidia-smi child's pid, how often it was restarted, and when it last printed.
 export function getGpuPollerStats(): NvidiaSmiStats {
   return g.__afsGpuPoller?.feed?.stats?.() ?? NO_CHILD;
+}
+
+// Samples the writer holds while the store is away, and those it had to drop.
+export function getGpuWriterStats(): GpuWriterStats {
+  return g.__afsGpuPoller?.writer?.stats() ?? { buffered: 0, dropped: 0 };
 }
 
 function toSourceKind({ setting }: { setting: GpuSourceSetting }): GpuSourceKind {

@@ -1,8 +1,12 @@
 import "server-only";
+import { appendAll, describeError } from "@/lib/errors";
 import { insertGpuSamples, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import type { GpuReading } from "./types";
 
-export type GpuSampleWriter = { add: (sample: { at: number; reading: GpuReading }) => void; stop: () => void };
+// Samples waiting for the store, and how many were given up because it stayed away too long.
+export type GpuWriterStats = { buffered: number; dropped: number };
+
+export type GpuSampleWriter = { add: (sample: { at: number; reading: GpuReading }) => void; stop: () => Promise<void>; stats: () => GpuWriterStats };
 
 // What the store keeps of one reading.
 export function toSampleRow({ at, reading }: { at: number; reading: GpuReading }): GpuSampleRow {
@@ -18,26 +22,52 @@ export function toSampleRow({ at, reading }: { at: number; reading: GpuReading }
 }
 
 // Buffers readings and stores them in one transaction every flushIntervalMs, and once more at
-// stop, so the store sees one write per interval however many GPUs and lines arrive.
-export function startGpuSampleWriter({ flushIntervalMs }: { flushIntervalMs: number }): GpuSampleWriter {
+// stop, so the store sees one write per interval however many GPUs and lines arrive. While the
+// store cannot take them, they stay buffered (at most maxBuffered, the oldest dropped first) and
+// go in with the first write that succeeds.
+export function startGpuSampleWriter({ flushIntervalMs, maxBuffered }: { flushIntervalMs: number; maxBuffered: number }): GpuSampleWriter {
   let pending: GpuSampleRow[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
+  let dropped = 0;
+  let failing = false;
+  let flushing: Promise<void> | null = null;
+  const write = async () => {
     const samples = pending;
     pending = [];
     try {
-      insertGpuSamples({ samples });
-    } catch (err) {
-      console.error("[afs] gpu samples not stored:", err);
+      await insertGpuSamples({ samples });
+      if (failing) console.log(`[afs] gpu samples stored again (${samples.length} were waiting)`);
+      failing = false;
+    } catch (error) {
+      appendAll(samples, pending);
+      pending = samples;
+      const over = pending.length - maxBuffered;
+      if (over > 0) {
+        pending.splice(0, over);
+        dropped += over;
+      }
+      if (!failing) console.error(`[afs] gpu samples not stored, kept in memory until the store takes them: ${describeError(error)}`);
+      failing = true;
     }
+  };
+  const flush = () => {
+    if (pending.length === 0 || flushing) return flushing ?? Promise.resolve();
+    return (flushing = write().finally(() => (flushing = null)));
   };
   const timer = setInterval(flush, flushIntervalMs);
   timer.unref();
   return {
-    add: (sample) => pending.push(toSampleRow(sample)),
-    stop: () => {
-      clearInterval(timer);
-      flush();
+    add: (sample) => {
+      pending.push(toSampleRow(sample));
+      if (pending.length > maxBuffered) {
+        pending.shift();
+        dropped++;
+      }
     },
+    stop: async () => {
+      clearInterval(timer);
+      await flushing;
+      await flush();
+    },
+    stats: () => ({ buffered: pending.length, dropped }),
   };
 }

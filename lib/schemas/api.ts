@@ -46,6 +46,15 @@ export const healthResponseSchema = z.object({
   version: z.string(),
   data_dir: z.string(),
   db: z.object({ path: z.string(), schema_version: z.number().int() }),
+  // The store's engine and whether it answers now (never its password); `jobs` are those this
+  // process runs for every process on the same database (the pruner, this host's GPU poller).
+  store: z.object({
+    engine: z.enum(["sqlite", "postgres"]),
+    ok: z.boolean(),
+    latency_ms: z.number().nullable(),
+    error: z.string().optional(),
+    jobs: z.array(z.string()),
+  }),
   // The data dir's first scan after start, the JSONL bytes read to count samples since start, and
   // how many training files still wait for their JSON check.
   scan: z.object({

@@ -16,14 +16,19 @@ import { EMPTY_RUN, readModelRun, type ModelRun } from "@/lib/runs/model-run";
 import { listRunFolders } from "@/lib/runs/scan";
 import type { ModelStatus } from "@/lib/schemas/api";
 import type { SampleCount } from "@/lib/schemas/sample-count";
-import { firstSeen, saveFirstSeen } from "@/lib/store/first-seen";
+import { heldJobs, PROCESS_ID, STATUS_CHANNEL, subscribeNotices, UPKEEP_JOB } from "@/lib/store/coordination";
+import { getStoreCreatedAt } from "@/lib/store/db";
+import { firstSeen, loadSightings, saveSightings, type Sightings } from "@/lib/store/first-seen";
 import { loadSampleCounts, saveSampleCount } from "@/lib/store/sample-counts";
-import { insertStatusUpdate, listStatusUpdates } from "@/lib/store/status-updates";
+import { insertStatusUpdate, listStatusUpdates, type StatusNotice, type StatusUpdate } from "@/lib/store/status-updates";
 
 // The one owner of what the dashboard shows. Sources push into it: data-dir changes (a watcher,
 // and a stat sweep every AFS_RESCAN_SECONDS where no events arrive), status writes (applied as
-// they are acknowledged), and the clock (GPU hours accrue, runs go stale). Route handlers and the
-// page only read its current snapshot, so a read costs no I/O.
+// they are acknowledged, here or, on PostgreSQL, by another process on the same database), and
+// the clock (GPU hours accrue, runs go stale). Route handlers and the page only read its current
+// snapshot, so a read costs no I/O. What it needs from the store (the status history, sample
+// counts, first sightings) is read once, when the first read needs it, and again after a
+// failed try: a store that is down at start is used once it is back.
 //
 // A process that never starts it (vitest, a script) gets the same state refreshed on each read.
 
@@ -35,8 +40,18 @@ type State = {
   id: string;
   dataDir: string;
   live: boolean;
+  // Resolves once the store's part is read (the fields below it, then `storeRead` is true); null
+  // until tried, or after a try failed.
+  loaded: Promise<void> | null;
+  storeRead: boolean;
   histories: Map<string, HistoryAggregate>;
+  // Per model, the id of the newest stored update folded in, and how many re-reads of its
+  // history were started (the newest one wins).
+  lastIds: Map<string, number>;
+  rereads: Map<string, number>;
   sampleCounts: Map<string, SampleCount>;
+  sightings: Sightings;
+  storeCreatedAt: string;
   inputs: DataDirInputs | null;
   snapshot: Snapshot | null;
   fingerprint: string;
@@ -51,8 +66,13 @@ type State = {
   // JSONL files whose lines are being checked as JSON, off the request path, and the queue.
   checking: Set<string>;
   checks: Promise<void>;
-  // Statuses from run files the store refused (full, read-only): shown, and stored once it can.
+  // Statuses from run files not stored yet: shown at once, stored in order, and kept while the
+  // store refuses them (full, read-only, unreachable) until it takes them.
   unrecorded: (HistoryEntry & { model_key: string })[];
+  recording: Promise<void> | null;
+  recordFailed: boolean;
+  // Writes in flight that no read waits for (sightings, sample counts, statuses from run files).
+  writes: Set<Promise<unknown>>;
   stop: () => Promise<void>;
 };
 
@@ -68,9 +88,12 @@ const g = globalThis as typeof globalThis & { __afsState?: State };
 // read yet.
 export async function getState(): Promise<Snapshot> {
   const state = ensureState();
+  await loadFromStore(state);
   if (state.live) await Promise.race([state.firstScan, state.firstWait]);
-  // Without the sources running (or after a first scan that failed), the read refreshes itself.
+  // Without the sources running (or after a first scan that failed), the read refreshes itself,
+  // and stores what it found before answering, as a server would within moments.
   if (!state.live || !state.snapshot) await refresh(state, { checkNow: !state.live });
+  if (!state.live) await settled(state);
   return state.snapshot!;
 }
 
@@ -85,13 +108,14 @@ export async function getStateIfReady(): Promise<Snapshot | null> {
   return state.live ? state.snapshot : getState();
 }
 
-// Stores a status update and applies it before returning, so the next read shows it.
-export function applyStatusUpdate(update: Omit<HistoryEntry, "at"> & { model_key: string }): ModelStatus | null {
+// Stores a status update and applies it before returning, so the next read shows it. Nothing is
+// applied unless the store took it.
+export async function applyStatusUpdate(update: Omit<HistoryEntry, "at"> & { model_key: string }): Promise<ModelStatus | null> {
   const state = ensureState();
-  const entry = { ...update, at: new Date().toISOString() };
-  insertStatusUpdate(entry);
-  fold(state, entry);
-  derive(state, Date.now());
+  await loadFromStore(state);
+  const entry = await insertStatusUpdate({ ...update, at: new Date().toISOString() });
+  await foldStored(state, entry);
+  derive(state, Date.now(), new Set([entry.model_key]));
   return state.snapshot?.models.find((m) => m.key === update.model_key) ?? null;
 }
 
@@ -102,8 +126,25 @@ export function startLiveState(): void {
   if (state.live) return;
   state.live = true;
   const { rescanMs, watch: watching } = getEnv();
-  // A refresh nobody awaits must not take the process down; the next one tries again.
-  const refreshInBackground = () => refresh(state, { checkNow: false }).catch((error) => console.error("[afs] refreshing the data dir:", error));
+  // Other processes' status writes, on PostgreSQL; after a reconnect the history is read again.
+  const unsubscribe = subscribeNotices({
+    channel: STATUS_CHANNEL,
+    // Statuses from run files are not taken from others: this process reads the same files.
+    onNotice: (payload) => {
+      const { origin, update } = JSON.parse(payload) as StatusNotice;
+      if (origin === PROCESS_ID || update.source === "run" || !state.storeRead) return;
+      foldStored(state, update)
+        .then(() => derive(state, Date.now(), new Set([update.model_key])))
+        .catch((error) => console.error(`[afs] reading the status history of ${update.model_key}: ${describeError(error)}`));
+    },
+    onResync: () => void reloadHistories(state).catch((error) => console.error(`[afs] reading the status history: ${describeError(error)}`)),
+  });
+  // A refresh nobody awaits must not take the process down; the next one tries again. None
+  // starts before the store's part is read: a store that is down holds them back until it is back.
+  const refreshInBackground = () =>
+    loadFromStore(state)
+      .then(() => refresh(state, { checkNow: false }))
+      .catch((error) => storeFailure(error) || console.error("[afs] refreshing the data dir:", error));
   const schedule = debounce(refreshInBackground, WATCH_DEBOUNCE_MS);
   let watcher: FSWatcher | null = null;
   let watcherReady = Promise.resolve();
@@ -122,6 +163,7 @@ export function startLiveState(): void {
   sweep.unref();
   tick.unref();
   state.stop = async () => {
+    unsubscribe();
     clearInterval(sweep);
     clearInterval(tick);
     await watcher?.close();
@@ -134,11 +176,22 @@ export async function stopLiveState(): Promise<void> {
   const state = g.__afsState;
   g.__afsState = undefined;
   await state?.stop();
+  if (state) await settled(state);
+}
+
+async function settled(state: State) {
+  while (state.writes.size) await Promise.all(state.writes);
+}
+
+// A write nobody awaits: its failure is logged unless it is the store being away.
+function inBackground(state: State, what: string, write: Promise<unknown>) {
+  const tracked = write.catch((error) => storeFailure(error) || console.error(`[afs] ${what}:`, error)).finally(() => state.writes.delete(tracked));
+  state.writes.add(tracked);
 }
 
 function ensureState(): State {
-  const { dataDir, dbPath } = getEnv();
-  const id = `${dataDir}\0${dbPath}`;
+  const { dataDir, storeLabel } = getEnv();
+  const id = `${dataDir}\0${storeLabel}`;
   if (g.__afsState?.id === id) return g.__afsState;
   void g.__afsState?.stop();
   let showFirstSnapshot = () => {};
@@ -147,8 +200,14 @@ function ensureState(): State {
     id,
     dataDir,
     live: false,
+    loaded: null,
+    storeRead: false,
     histories: new Map(),
-    sampleCounts: loadSampleCounts(),
+    lastIds: new Map(),
+    rereads: new Map(),
+    sampleCounts: new Map(),
+    sightings: { seen: new Map(), unsaved: new Map() },
+    storeCreatedAt: "",
     inputs: null,
     snapshot: null,
     fingerprint: "",
@@ -161,12 +220,61 @@ function ensureState(): State {
     checking: new Set(),
     checks: Promise.resolve(),
     unrecorded: [],
+    recording: null,
+    recordFailed: false,
+    writes: new Set(),
     stop: async () => {},
   };
-  // The only full read of the history: from here on it is folded as it is appended.
-  for (const update of listStatusUpdates()) fold(state, update);
   g.__afsState = state;
   return state;
+}
+
+function loadFromStore(state: State): Promise<void> {
+  state.loaded ??= (async () => {
+    const [counts, sightings, storeCreatedAt] = await Promise.all([loadSampleCounts(), loadSightings(), getStoreCreatedAt(), reloadHistories(state)]);
+    state.sampleCounts = counts;
+    state.sightings = sightings;
+    state.storeCreatedAt = storeCreatedAt;
+    state.storeRead = true;
+  })().catch((error) => {
+    state.loaded = null;
+    throw error;
+  });
+  return state.loaded;
+}
+
+// The only full read of the history: from here on it is folded as it is appended. Statuses not
+// stored yet are folded again on top.
+async function reloadHistories(state: State) {
+  const updates = await listStatusUpdates();
+  state.histories = new Map();
+  state.lastIds = new Map();
+  for (const update of updates) {
+    fold(state, update);
+    state.lastIds.set(update.model_key, update.id);
+  }
+  for (const entry of state.unrecorded) fold(state, entry);
+  if (state.inputs) derive(state, Date.now(), new Set(state.histories.keys()));
+}
+
+// A stored update, folded in id order: one that arrives after a newer one of the same model
+// (concurrent writers, here or in another process) has that model's history read again.
+async function foldStored(state: State, update: StatusUpdate) {
+  const last = state.lastIds.get(update.model_key) ?? 0;
+  if (update.id === last) return;
+  if (update.id > last) {
+    fold(state, update);
+    state.lastIds.set(update.model_key, update.id);
+    return;
+  }
+  const reread = (state.rereads.get(update.model_key) ?? 0) + 1;
+  state.rereads.set(update.model_key, reread);
+  const updates = await listStatusUpdates({ model: update.model_key });
+  if (state.rereads.get(update.model_key) !== reread) return;
+  let history = EMPTY_HISTORY;
+  for (const u of updates) history = appendHistory(history, u);
+  state.histories.set(update.model_key, history);
+  state.lastIds.set(update.model_key, updates.at(-1)?.id ?? 0);
 }
 
 function fold(state: State, entry: HistoryEntry & { model_key: string }) {
@@ -270,12 +378,8 @@ async function readSamples({ state, key, warnings, checkNow }: { state: State; k
 
 function remember(state: State, file: string, count: SampleCount) {
   state.sampleCounts.set(file, count);
-  try {
-    saveSampleCount({ path: file, count });
-  } catch (error) {
-    // A read-only store only means the count is redone after a restart.
-    if (!storeFailure(error)) throw error;
-  }
+  // A store that cannot take it only means the count is redone after a restart.
+  inBackground(state, `saving the sample count of ${file}`, saveSampleCount({ path: file, count }));
 }
 
 // Checks a file's unchecked lines as JSON on a worker thread, one file at a time; its findings
@@ -316,25 +420,26 @@ function checkLines({ state, key, file }: { state: State; key: string; file: str
 
 // A new snapshot from the current inputs and histories, kept only if what it shows changed, so
 // an unchanged state keeps its answers (and their ETags). Status changes the run files call for
-// are recorded here, once, and go out on the live stream.
-function derive(state: State, now: number) {
-  if (!state.inputs) return;
-  state.unrecorded = state.unrecorded.filter((entry) => !tryInsert(entry));
-  const changed = new Set<string>();
+// are recorded here, once, and go out on the live stream with those of the `changed` models.
+function derive(state: State, now: number, changed = new Set<string>()) {
+  if (!state.inputs || !state.storeRead) return;
   const next = deriveSnapshot({
     inputs: state.inputs,
     histories: state.histories,
     now,
     staleMs: getEnv().staleMs,
-    firstSeen: ({ key, subject }) => firstSeen({ key, subject, now }),
+    firstSeen: ({ key, subject }) => firstSeen(state.sightings, { key, subject, now }),
     record: (entry) => {
-      if (!tryInsert(entry)) state.unrecorded.push(entry);
+      state.unrecorded.push(entry);
       fold(state, entry);
       changed.add(entry.model_key);
     },
   });
-  saveFirstSeen();
-  appendAll(next.warnings, state.unrecorded.map((e) => `${e.model_key}: status from run files not recorded yet: the store refuses writes`));
+  recordInBackground(state);
+  if (state.sightings.unsaved.size) inBackground(state, "saving first sightings", saveSightings(state.sightings));
+  if (state.recordFailed) {
+    appendAll(next.warnings, state.unrecorded.map((e) => `${e.model_key}: status from run files not recorded yet: the store refuses writes`));
+  }
   if (state.scan.state === "scanning") {
     const { files_done: done, files_total: total } = state.scan;
     next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no curves or run status, and their last known sample counts`);
@@ -342,21 +447,38 @@ function derive(state: State, now: number) {
   const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts]]);
   if (fingerprint !== state.fingerprint || next.config !== state.snapshot?.config) {
     state.fingerprint = fingerprint;
-    state.snapshot = { ...next, now };
+    state.snapshot = { ...next, store_created_at: state.storeCreatedAt, now };
     state.showFirstSnapshot();
   }
   for (const m of state.snapshot!.models) if (changed.has(m.key)) publishEvent({ type: "status", data: m });
 }
 
-// False when the store cannot take the write now (full, read-only): reads must not go down.
-function tryInsert(entry: HistoryEntry & { model_key: string }): boolean {
-  try {
-    insertStatusUpdate(entry);
-    return true;
-  } catch (error) {
-    if (!storeFailure(error)) throw error;
-    return false;
+// Stores the statuses from run files in order, one write at a time; one the store refuses stays
+// first in line for the next derivation (every tick) to try again. Reads must not go down for it.
+// Every server on one database reads the same files: the one that holds the upkeep job stores
+// them, the others only show them.
+function recordInBackground(state: State) {
+  if (state.recording || !state.unrecorded.length) return;
+  if (state.live && getEnv().store.engine === "postgres" && !heldJobs().includes(UPKEEP_JOB)) {
+    state.unrecorded = [];
+    return;
   }
+  const recording = (async () => {
+    try {
+      while (state.unrecorded.length) {
+        await insertStatusUpdate(state.unrecorded[0]);
+        state.unrecorded.shift();
+      }
+      state.recordFailed = false;
+    } catch (error) {
+      if (!storeFailure(error)) console.error("[afs] recording a status from run files:", error);
+      state.recordFailed = true;
+    } finally {
+      state.recording = null;
+    }
+  })();
+  state.recording = recording;
+  inBackground(state, "recording statuses", recording);
 }
 
 function debounce(fn: () => void, ms: number): () => void {

@@ -2,131 +2,259 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { getEnv } from "@/lib/env";
+import { Kysely, PostgresDialect, SqliteDialect, type Generated } from "kysely";
+import pg from "pg";
+import { getEnv, type StoreSetting } from "@/lib/env";
+import { COLUMN_TYPES, type ColumnTypes } from "./dialects";
 
-// Numbered migrations, applied in order at open; PRAGMA user_version records how far a file got.
-const MIGRATIONS: string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-   INSERT INTO meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+export type Engine = StoreSetting["engine"];
+
+// The tables the query builder writes; the GPU history's are queried with SQL (lib/store/gpu-samples.ts).
+export type Tables = {
+  meta: { key: string; value: string };
+  status_updates: { id: Generated<number>; model_key: string; status: string; progress: number; source: string; at: string };
+  first_seen: { model_key: string; subject: string; at: string };
+  sample_counts: { path: string; count: string };
+};
+
+export type Store = { engine: Engine; db: Kysely<Tables>; pool: pg.Pool | null };
+
+// Numbered migrations, the same for both engines, applied in order at open.
+const MIGRATIONS: Array<(t: ColumnTypes, engine: Engine) => string> = [
+  (t) => `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('created_at', ${t.now});
    CREATE TABLE status_updates (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     id ${t.id},
      model_key TEXT NOT NULL,
      status TEXT NOT NULL,
-     progress REAL NOT NULL,
+     progress ${t.real} NOT NULL,
      source TEXT NOT NULL,
      at TEXT NOT NULL
    );
    CREATE INDEX status_updates_model ON status_updates (model_key, id);`,
   // GPU history: raw samples (epoch ms) for AFS_RETENTION_RAW_HOURS, then 1-minute rollups.
-  `CREATE TABLE gpu_samples (
-     at INTEGER NOT NULL,
+  (t) => `CREATE TABLE gpu_samples (
+     at ${t.ms} NOT NULL,
      gpu_index INTEGER NOT NULL,
-     utilization REAL,
-     memory_used_mb REAL,
-     memory_total_mb REAL,
-     temperature_c REAL,
-     power_w REAL,
+     utilization ${t.real},
+     memory_used_mb ${t.real},
+     memory_total_mb ${t.real},
+     temperature_c ${t.real},
+     power_w ${t.real},
      PRIMARY KEY (gpu_index, at)
-   ) WITHOUT ROWID;
+   )${t.keyed};
    CREATE INDEX gpu_samples_at ON gpu_samples (at);
    CREATE TABLE gpu_samples_1m (
-     minute INTEGER NOT NULL,
+     minute ${t.ms} NOT NULL,
      gpu_index INTEGER NOT NULL,
      samples INTEGER NOT NULL,
-     utilization_mean REAL,
-     utilization_max REAL,
-     memory_used_mean_mb REAL,
-     memory_used_max_mb REAL,
-     memory_total_mb REAL,
-     temperature_mean_c REAL,
-     temperature_max_c REAL,
-     power_mean_w REAL,
-     power_max_w REAL,
+     utilization_mean ${t.real},
+     utilization_max ${t.real},
+     memory_used_mean_mb ${t.real},
+     memory_used_max_mb ${t.real},
+     memory_total_mb ${t.real},
+     temperature_mean_c ${t.real},
+     temperature_max_c ${t.real},
+     power_mean_w ${t.real},
+     power_max_w ${t.real},
      PRIMARY KEY (gpu_index, minute)
-   ) WITHOUT ROWID;
+   )${t.keyed};
    CREATE INDEX gpu_samples_1m_minute ON gpu_samples_1m (minute);`,
   // When the dashboard first saw a model ("model") and its run's records ("run"): an old run
   // copied in later is never charged for the time before it was seen.
-  `CREATE TABLE first_seen (
+  (t) => `CREATE TABLE first_seen (
      model_key TEXT NOT NULL,
      subject TEXT NOT NULL,
      at TEXT NOT NULL,
      PRIMARY KEY (model_key, subject)
-   ) WITHOUT ROWID;`,
+   )${t.keyed};`,
   // Sample counts of training files, so a restart over unchanged files reads none of them.
-  `CREATE TABLE sample_counts (
+  (t) => `CREATE TABLE sample_counts (
      path TEXT PRIMARY KEY,
      count TEXT NOT NULL
-   ) WITHOUT ROWID;`,
+   )${t.keyed};`,
   // GPU history by 10-minute and 1-hour period, for long ranges: per period, the minute with the
   // highest utilization maximum (high = 1, with that minute's maxima) and the one with the lowest
-  // mean (high = 0, with its means), filled from the 1-minute rollups already stored.
-  [
-    ["gpu_samples_10m", 600_000],
-    ["gpu_samples_1h", 3_600_000],
-  ]
-    .map(
-      ([table, ms]) => `CREATE TABLE ${table} (
-         period INTEGER NOT NULL,
-         gpu_index INTEGER NOT NULL,
-         high INTEGER NOT NULL,
-         at INTEGER NOT NULL,
-         utilization REAL,
-         memory_used_mb REAL,
-         memory_total_mb REAL,
-         temperature_c REAL,
-         power_w REAL,
-         PRIMARY KEY (period, gpu_index, high)
-       ) WITHOUT ROWID;
-       INSERT INTO ${table}
-         SELECT minute / ${ms} * ${ms}, gpu_index, 1, minute, MAX(utilization_max), memory_used_max_mb, memory_total_mb, temperature_max_c, power_max_w
-           FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms}
-         UNION ALL
-         SELECT minute / ${ms} * ${ms}, gpu_index, 0, minute, MIN(utilization_mean), memory_used_mean_mb, memory_total_mb, temperature_mean_c, power_mean_w
-           FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms};`,
-    )
-    .join("\n"),
+  // mean (high = 0, with its means). A SQLite store fills them from the 1-minute rollups it
+  // already has; a PostgreSQL store reaches this version in its first migration run, empty.
+  (t, engine) =>
+    [
+      ["gpu_samples_10m", 600_000],
+      ["gpu_samples_1h", 3_600_000],
+    ]
+      .map(
+        ([table, ms]) => `CREATE TABLE ${table} (
+           period ${t.ms} NOT NULL,
+           gpu_index INTEGER NOT NULL,
+           high INTEGER NOT NULL,
+           at ${t.ms} NOT NULL,
+           utilization ${t.real},
+           memory_used_mb ${t.real},
+           memory_total_mb ${t.real},
+           temperature_c ${t.real},
+           power_w ${t.real},
+           PRIMARY KEY (period, gpu_index, high)
+         )${t.keyed};` +
+          (engine === "postgres"
+            ? ""
+            : `INSERT INTO ${table}
+               SELECT minute / ${ms} * ${ms}, gpu_index, 1, minute, MAX(utilization_max), memory_used_max_mb, memory_total_mb, temperature_max_c, power_max_w
+                 FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms}
+               UNION ALL
+               SELECT minute / ${ms} * ${ms}, gpu_index, 0, minute, MIN(utilization_mean), memory_used_mean_mb, memory_total_mb, temperature_mean_c, power_mean_w
+                 FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms};`),
+      )
+      .join("\n"),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-type Store = { path: string; db: Database.Database };
+// Advisory-lock keys are pairs; the first half says the lock is ours.
+export const LOCK_CLASS = 0x41465300;
+const MIGRATION_LOCK = 1;
 
-// One handle per process, kept on globalThis so dev hot reload does not open a second one.
-const g = globalThis as typeof globalThis & { __afsStore?: Store };
+// One store per process, kept on globalThis so dev hot reload does not open a second one. The
+// open is remembered while it is pending or done; one that failed is tried again on next use,
+// so a database that comes back is used without a restart.
+const g = globalThis as typeof globalThis & { __afsStore?: { id: string; store: Promise<Store> } };
 
-export function getDb(): Database.Database {
-  const { dbPath } = getEnv();
-  if (g.__afsStore?.path === dbPath) return g.__afsStore.db;
-  g.__afsStore?.db.close();
-  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
-  const db = new Database(dbPath);
-  db.pragma("journal_mode = WAL");
-  // FULL: an update acknowledged with a 200 survives power loss, not only a process crash.
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  // A damaged file is refused at open, naming the fault, rather than failing request by request.
-  const check = db.pragma("quick_check", { simple: true });
-  if (check !== "ok") {
-    db.close();
-    throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
-  }
-  migrate(db);
-  g.__afsStore = { path: dbPath, db };
-  return db;
+export function getStore(): Promise<Store> {
+  const setting = getEnv().store;
+  const id = settingId(setting);
+  if (g.__afsStore?.id === id) return g.__afsStore.store;
+  const previous = g.__afsStore?.store;
+  const store = (async () => {
+    await previous?.then(closeStore, () => {});
+    return openStore(setting);
+  })();
+  const entry = { id, store };
+  g.__afsStore = entry;
+  store.catch(() => g.__afsStore === entry && (g.__afsStore = undefined));
+  return store;
 }
 
-function migrate(db: Database.Database) {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+// Closes the store of this process; the next use opens it again.
+export async function closeCurrentStore(): Promise<void> {
+  const entry = g.__afsStore;
+  g.__afsStore = undefined;
+  await entry?.store.then(closeStore, () => {});
+}
+
+function settingId(setting: StoreSetting): string {
+  return setting.engine === "sqlite" ? `sqlite:${setting.path}` : `postgres:${setting.url}`;
+}
+
+// Opens (and migrates) a store of its own, outside the one this process serves from: for
+// scripts such as store:copy. Close it with closeStore.
+export async function openStore(setting: StoreSetting): Promise<Store> {
+  return setting.engine === "sqlite" ? openSqlite(setting.path) : openPostgres(setting);
+}
+
+export async function closeStore(store: Store) {
+  await store.db.destroy();
+}
+
+function openSqlite(file: string): Store {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const database = new Database(file);
+  try {
+    database.pragma("journal_mode = WAL");
+    // FULL: an update acknowledged with a 200 survives power loss, not only a process crash.
+    database.pragma("synchronous = FULL");
+    database.pragma("busy_timeout = 5000");
+    // A damaged file is refused at open, naming the fault, rather than failing request by request.
+    const check = database.pragma("quick_check", { simple: true });
+    if (check !== "ok") throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: "SQLITE_CORRUPT" });
+    const current = database.pragma("user_version", { simple: true }) as number;
+    refuseNewer(current);
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      database.transaction(() => {
+        database.exec(MIGRATIONS[v](COLUMN_TYPES.sqlite, "sqlite"));
+        database.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return { engine: "sqlite", db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), pool: null };
+}
+
+// pg hands back BIGINT and NUMERIC as strings, for values past 2^53; ours (epoch milliseconds,
+// counts) are far below, so they come back as numbers, as SQLite's do.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+export function postgresConfig(setting: Extract<StoreSetting, { engine: "postgres" }>): pg.PoolConfig {
+  return {
+    connectionString: setting.url,
+    max: setting.poolMax,
+    statement_timeout: setting.statementTimeoutMs,
+    // A server that does not answer must fail a request soon, never hang it.
+    connectionTimeoutMillis: Math.min(setting.statementTimeoutMs, 5000),
+    types,
+  };
+}
+
+async function openPostgres(setting: Extract<StoreSetting, { engine: "postgres" }>): Promise<Store> {
+  const pool = new pg.Pool(postgresConfig(setting));
+  // An idle connection the server dropped is reported here; the next query opens a new one.
+  pool.on("error", (error) => console.error(`[afs] store connection lost: ${error.message}`));
+  try {
+    const client = await pool.connect();
+    try {
+      // Two processes starting together: one migrates, the other waits and then finds it done.
+      await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_CLASS, MIGRATION_LOCK]);
+      await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
+      if (rows.length === 0) await client.query("INSERT INTO schema_version (version) VALUES (0)");
+      const current = rows[0]?.version ?? 0;
+      refuseNewer(current);
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        await client.query("BEGIN");
+        await client.query(MIGRATIONS[v](COLUMN_TYPES.postgres, "postgres"));
+        await client.query("UPDATE schema_version SET version = $1", [v + 1]);
+        await client.query("COMMIT");
+      }
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_CLASS, MIGRATION_LOCK]).catch(() => {});
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return { engine: "postgres", db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), pool };
+}
+
+function refuseNewer(version: number) {
+  if (version > MIGRATIONS.length) {
+    throw Object.assign(
+      new Error(`its schema is version ${version}, newer than this dashboard's (version ${MIGRATIONS.length}); run the newer dashboard, or a copy of the store`),
+      { code: "AFS_SCHEMA_NEWER" },
+    );
   }
 }
 
-export function getStoreCreatedAt(): string {
-  const row = getDb().prepare("SELECT value FROM meta WHERE key = 'created_at'").get() as { value: string };
+// Whether the store answers a read now, and how fast.
+export async function checkStore(): Promise<{ ok: true; latency_ms: number } | { ok: false; error: unknown }> {
+  const started = performance.now();
+  try {
+    await getStoreCreatedAt();
+    return { ok: true, latency_ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+export async function getStoreCreatedAt(): Promise<string> {
+  const { db } = await getStore();
+  const row = await db.selectFrom("meta").select("value").where("key", "=", "created_at").executeTakeFirstOrThrow();
   return row.value;
 }
+

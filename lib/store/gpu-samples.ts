@@ -1,7 +1,9 @@
 import "server-only";
+import { CompiledQuery, sql, type QueryResult, type RawBuilder, type Transaction } from "kysely";
 import { getEnv } from "@/lib/env";
 import { appendAll } from "@/lib/errors";
-import { getDb } from "./db";
+import { getStore, type Engine, type Tables } from "./db";
+import { greatest, pickRows, placeholder, rawSampleRows } from "./dialects";
 
 export type GpuSampleRow = {
   at: number; // epoch ms
@@ -31,17 +33,9 @@ const MAX = { utilization: "utilization_max", memory_used_mb: "memory_used_max_m
 type Rollup = Record<string, number | null> & { minute: number; gpu_index: number; samples: number };
 type High = 0 | 1;
 // Each table read as rows of one shape: `t` places a row in a bucket, `at` is the time it reports.
-type Source = (high: High) => string;
+type Source = (high: High, engine: Engine) => string;
 
-// Read along each GPU's primary key (gpu_index, at) rather than the time index, which would look
-// every row up again in the table; the GPUs are found by skipping through that key, one step each.
-const sampleRows: Source = () =>
-  `(SELECT at AS t, * FROM gpu_samples WHERE gpu_index IN (
-     WITH RECURSIVE gpus(i) AS (
-       SELECT MIN(gpu_index) FROM gpu_samples
-       UNION ALL SELECT (SELECT MIN(gpu_index) FROM gpu_samples WHERE gpu_index > i) FROM gpus WHERE i IS NOT NULL
-     )
-     SELECT i FROM gpus))`;
+const sampleRows: Source = (_high, engine) => rawSampleRows(engine);
 const minuteRows: Source = (high) => {
   const stat = high ? MAX : MEAN;
   return `(SELECT minute AS t, minute AS at, gpu_index, ${stat.utilization} AS utilization, ${stat.memory_used_mb} AS memory_used_mb,
@@ -58,62 +52,85 @@ const PERIODS = [
   { table: "gpu_samples_1h", ms: 60 * MINUTE, pickedFrom: periodRows("gpu_samples_10m") },
 ];
 
+const SAMPLE_COLUMNS = ["at", "gpu_index", "utilization", "memory_used_mb", "memory_total_mb", "temperature_c", "power_w"] as const;
+const ROLLUP_COLUMNS = ["minute", "gpu_index", "samples", "memory_total_mb", ...METRICS.flatMap((m) => [MEAN[m], MAX[m]])];
+// Rows per statement: far below either engine's limit on parameters.
+const ROWS_PER_STATEMENT = 500;
+
 // Per GPU and group, the row with the highest utilization and the one with the lowest, each
-// with the rest of its values, from the rows with @lo <= t <= @hi.
-function pickSql({ source, group, filter }: { source: Source; group: string; filter: string }): string {
-  const pick = (high: High) =>
-    `SELECT gpu_index, at, ${high ? "MAX" : "MIN"}(utilization) AS utilization, memory_used_mb, memory_total_mb, temperature_c, power_w,
-            ${high} AS high, ${group} AS grp
-     FROM ${source(high)} WHERE t BETWEEN @lo AND @hi ${filter} GROUP BY gpu_index, grp`;
-  return `${pick(1)} UNION ALL ${pick(0)}`;
+// with the rest of its values, from the rows with lo <= t <= hi.
+function pickSql(engine: Engine, { source, group, gpu, lo, hi }: { source: Source; group: RawBuilder<unknown>; gpu?: number; lo: number; hi: number }) {
+  const where = gpu === undefined ? sql`t BETWEEN ${lo} AND ${hi}` : sql`t BETWEEN ${lo} AND ${hi} AND gpu_index = ${gpu}`;
+  const pick = (high: High) => pickRows(engine, { rows: source(high, engine), high, group, where });
+  return sql`${pick(1)} UNION ALL ${pick(0)}`;
+}
+
+// A multi-row INSERT compiled by hand: Kysely's template makes a node per parameter, which cost
+// bulk ingest more than the statement itself.
+function insertRows<R>(trx: Transaction<Tables>, engine: Engine, { into, rows, columns, then }: { into: string; rows: Record<string, number | null>[]; columns: readonly string[]; then: string }) {
+  const parameters: unknown[] = [];
+  const tuples = rows.map((row) => `(${columns.map((c) => placeholder(engine, parameters.push(row[c]))).join(", ")})`);
+  return trx.executeQuery(CompiledQuery.raw(`INSERT INTO ${into} (${columns.join(", ")}) VALUES ${tuples.join(", ")} ${then}`, parameters)) as Promise<QueryResult<R>>;
 }
 
 // Stores a batch in one transaction and folds it into the 1-minute rollups and the periods as
-// it goes, so long ranges read a few thousand rows instead of millions of samples.
-export function insertGpuSamples({ samples }: { samples: GpuSampleRow[] }): void {
+// it goes, so long ranges read a few thousand rows instead of millions of samples. Several
+// processes may write at once: each merges its own samples into the stored rollups.
+export async function insertGpuSamples({ samples }: { samples: GpuSampleRow[] }): Promise<void> {
   if (samples.length === 0) return;
-  const db = getDb();
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO gpu_samples (at, gpu_index, utilization, memory_used_mb, memory_total_mb, temperature_c, power_w)
-     VALUES (@at, @gpu_index, @utilization, @memory_used_mb, @memory_total_mb, @temperature_c, @power_w)`,
-  );
+  const { db, engine } = await getStore();
+  const table = (name: string) => `gpu_samples_1m.${name}`;
   // Means merge weighted by sample count; a side that has no value leaves the other's.
   const merge = METRICS.flatMap((m) => [
-    `${MEAN[m]} = CASE WHEN ${MEAN[m]} IS NULL THEN excluded.${MEAN[m]} WHEN excluded.${MEAN[m]} IS NULL THEN ${MEAN[m]}
-       ELSE (${MEAN[m]} * samples + excluded.${MEAN[m]} * excluded.samples) / (samples + excluded.samples) END`,
-    `${MAX[m]} = COALESCE(MAX(${MAX[m]}, excluded.${MAX[m]}), ${MAX[m]}, excluded.${MAX[m]})`,
+    `${MEAN[m]} = CASE WHEN ${table(MEAN[m])} IS NULL THEN excluded.${MEAN[m]} WHEN excluded.${MEAN[m]} IS NULL THEN ${table(MEAN[m])}
+       ELSE (${table(MEAN[m])} * ${table("samples")} + excluded.${MEAN[m]} * excluded.samples) / (${table("samples")} + excluded.samples) END`,
+    `${MAX[m]} = ${greatest(engine, table(MAX[m]), `excluded.${MAX[m]}`)}`,
   ]);
-  const columns = ["minute", "gpu_index", "samples", "memory_total_mb", ...METRICS.flatMap((m) => [MEAN[m], MAX[m]])];
-  const upsert = db.prepare(
-    `INSERT INTO gpu_samples_1m (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})
-     ON CONFLICT (gpu_index, minute) DO UPDATE SET ${merge.join(", ")},
-       memory_total_mb = COALESCE(excluded.memory_total_mb, memory_total_mb), samples = samples + excluded.samples`,
-  );
-  // A period is picked again, for every GPU, whenever one of its minutes changed; in PERIODS'
-  // order, so an hour is picked from 10-minute periods already up to date.
-  const repick = PERIODS.map(({ table, ms, pickedFrom }) => ({
-    ms,
-    statement: db.prepare(
-      `INSERT OR REPLACE INTO ${table} (gpu_index, at, utilization, memory_used_mb, memory_total_mb, temperature_c, power_w, high, period)
-       ${pickSql({ source: pickedFrom, group: `t / ${ms} * ${ms}`, filter: "" })}`,
-    ),
-  }));
-  db.transaction(() => {
+  await db.transaction().execute(async (trx) => {
     const minutes = new Map<string, GpuSampleRow[]>();
-    for (const s of samples) {
+    const byKey = new Map(samples.map((s) => [`${s.gpu_index}:${s.at}`, s]));
+    for (let i = 0; i < samples.length; i += ROWS_PER_STATEMENT) {
+      const batch = samples.slice(i, i + ROWS_PER_STATEMENT);
       // A sample already stored (same GPU, same millisecond) is not counted twice.
-      if (insert.run(s).changes === 0) continue;
-      const key = `${s.gpu_index}:${Math.floor(s.at / MINUTE)}`;
-      const rows = minutes.get(key);
-      if (rows) rows.push(s);
-      else minutes.set(key, [s]);
+      const { rows } = await insertRows<{ gpu_index: number; at: number }>(trx, engine, {
+        into: "gpu_samples",
+        rows: batch,
+        columns: SAMPLE_COLUMNS,
+        then: "ON CONFLICT DO NOTHING RETURNING gpu_index, at",
+      });
+      for (const { gpu_index, at } of rows) {
+        const sample = byKey.get(`${gpu_index}:${at}`)!;
+        byKey.delete(`${gpu_index}:${at}`);
+        const key = `${gpu_index}:${Math.floor(at / MINUTE)}`;
+        const group = minutes.get(key);
+        if (group) group.push(sample);
+        else minutes.set(key, [sample]);
+      }
     }
-    for (const rows of minutes.values()) upsert.run(rollUp(rows));
-    for (const { ms, statement } of repick) {
-      const starts = new Set([...minutes.values()].map(([{ at }]) => Math.floor(at / ms) * ms));
-      for (const lo of starts) statement.run({ lo, hi: lo + ms - 1 });
+    const rollups = [...minutes.values()].map((rows) => rollUp(rows.sort((a, b) => a.at - b.at)));
+    for (let i = 0; i < rollups.length; i += ROWS_PER_STATEMENT) {
+      await insertRows(trx, engine, {
+        into: "gpu_samples_1m",
+        rows: rollups.slice(i, i + ROWS_PER_STATEMENT),
+        columns: ROLLUP_COLUMNS,
+        then: `ON CONFLICT (gpu_index, minute) DO UPDATE SET ${merge.join(", ")},
+          memory_total_mb = COALESCE(excluded.memory_total_mb, ${table("memory_total_mb")}), samples = ${table("samples")} + excluded.samples`,
+      });
     }
-  })();
+    if (!rollups.length) return;
+    // The periods holding a changed minute are picked again, for every GPU; in PERIODS' order,
+    // so an hour is picked from 10-minute periods already up to date.
+    const first = Math.min(...rollups.map((r) => r.minute));
+    const last = Math.max(...rollups.map((r) => r.minute));
+    for (const { table: periods, ms, pickedFrom } of PERIODS) {
+      const lo = Math.floor(first / ms) * ms;
+      const hi = Math.floor(last / ms) * ms + ms - 1;
+      await sql`INSERT INTO ${sql.raw(periods)} (gpu_index, at, utilization, memory_used_mb, memory_total_mb, temperature_c, power_w, high, period)
+        SELECT * FROM (${pickSql(engine, { source: pickedFrom, group: sql.raw(`t / ${ms} * ${ms}`), lo, hi })}) AS picked WHERE true
+        ON CONFLICT (period, gpu_index, high) DO UPDATE SET at = excluded.at, utilization = excluded.utilization, memory_used_mb = excluded.memory_used_mb,
+          memory_total_mb = excluded.memory_total_mb, temperature_c = excluded.temperature_c, power_w = excluded.power_w`.execute(trx);
+    }
+  });
 }
 
 function rollUp(rows: GpuSampleRow[]): Rollup {
@@ -137,7 +154,7 @@ function rollUp(rows: GpuSampleRow[]): Rollup {
 // than the oldest raw sample; buckets of 10 minutes or more read the longest periods that fit
 // (10-minute or 1-hour), each whole period in one bucket. From a rollup or a period, a bucket's
 // high point carries a minute's maxima and its low point a minute's means.
-export function queryGpuHistory({
+export async function queryGpuHistory({
   rangeMs,
   gpu,
   points = 500,
@@ -147,13 +164,12 @@ export function queryGpuHistory({
   gpu?: number;
   points?: number;
   now?: number;
-}): GpuHistoryPoint[] {
+}): Promise<GpuHistoryPoint[]> {
   if (!(points >= 4)) throw new RangeError(`points must be at least 4, got ${points}`);
-  const db = getDb();
+  const { db, engine } = await getStore();
   const to = Math.round(now);
   const from = Math.round(now - rangeMs);
   const span = to - from + 1;
-  const filter = gpu === undefined ? "" : "AND gpu_index = @gpu";
   const width = span / Math.floor(points / 2);
   const period = PERIODS.findLast((p) => width >= p.ms);
 
@@ -161,7 +177,8 @@ export function queryGpuHistory({
   if (period) {
     parts.push({ source: periodRows(period.table), lo: from, hi: to });
   } else {
-    const oldestRaw = (db.prepare(`SELECT MIN(at) AS at FROM gpu_samples WHERE 1 ${filter}`).get({ gpu }) as { at: number | null }).at;
+    const where = gpu === undefined ? sql`true` : sql`gpu_index = ${gpu}`;
+    const { rows: [{ oldest: oldestRaw }] } = await sql<{ oldest: number | null }>`SELECT MIN(at) AS oldest FROM gpu_samples WHERE ${where}`.execute(db);
     // Raw coverage starts on a minute boundary (pruning cuts on one), so no minute is read twice.
     const rawStart = oldestRaw === null ? Infinity : Math.floor(oldestRaw / MINUTE) * MINUTE;
     const rawFrom = width >= MINUTE ? Infinity : Math.max(from, rawStart);
@@ -170,10 +187,10 @@ export function queryGpuHistory({
   }
   // Both sources can each fill the bucket that rawFrom falls in, so that bucket may hold four rows.
   const buckets = Math.floor((parts.length === 2 ? points - 2 : points) / 2);
-  const group = "CAST((t - @from) * @buckets / @span AS INTEGER)";
+  const group = sql`CAST((t - ${from}) * ${buckets} / ${span} AS BIGINT)`;
   const rows: Array<GpuSampleRow & { high: number }> = [];
   for (const { source, lo, hi } of parts) {
-    appendAll(rows, db.prepare(pickSql({ source, group, filter })).all({ from, span, buckets, gpu: gpu ?? null, lo, hi }) as typeof rows);
+    appendAll(rows, (await sql<GpuSampleRow & { high: number }>`${pickSql(engine, { source, group, gpu, lo, hi })}`.execute(db)).rows);
   }
 
   // One row per instant: where the low and the high pick are the same sample (or minute), keep the high one.
@@ -198,18 +215,20 @@ export function queryGpuHistory({
 // Drops raw samples older than the raw retention (their minutes live on in the rollups, which
 // insertGpuSamples keeps current) and rollups and periods older than the aggregate retention.
 // Call it as often as you like; each call is one transaction.
-export function pruneGpuHistory({ now = Date.now() }: { now?: number } = {}): { deletedSamples: number; deletedMinutes: number } {
+export async function pruneGpuHistory({ now = Date.now() }: { now?: number } = {}): Promise<{ deletedSamples: number; deletedMinutes: number }> {
   const { rawRetentionMs, aggRetentionMs } = getEnv().gpu;
   // Minute-aligned, so raw coverage starts where a whole rollup minute does.
   const rawCutoff = Math.floor((now - rawRetentionMs) / MINUTE) * MINUTE;
-  const db = getDb();
-  return db.transaction(() => {
-    for (const { table } of PERIODS) db.prepare(`DELETE FROM ${table} WHERE period < ?`).run(now - aggRetentionMs);
+  const aggCutoff = Math.floor(now - aggRetentionMs);
+  const { db } = await getStore();
+  return db.transaction().execute(async (trx) => {
+    for (const { table } of PERIODS) await sql`DELETE FROM ${sql.raw(table)} WHERE period < ${aggCutoff}`.execute(trx);
+    const deleted = async (query: RawBuilder<unknown>) => Number((await query.execute(trx)).numAffectedRows ?? 0);
     return {
-      deletedSamples: db.prepare("DELETE FROM gpu_samples WHERE at < ?").run(rawCutoff).changes,
-      deletedMinutes: db.prepare("DELETE FROM gpu_samples_1m WHERE minute < ?").run(now - aggRetentionMs).changes,
+      deletedSamples: await deleted(sql`DELETE FROM gpu_samples WHERE at < ${rawCutoff}`),
+      deletedMinutes: await deleted(sql`DELETE FROM gpu_samples_1m WHERE minute < ${aggCutoff}`),
     };
-  })();
+  });
 }
 
 function toGb(mb: number | null): number | null {

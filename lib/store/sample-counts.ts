@@ -1,11 +1,12 @@
 import "server-only";
 import { sampleCountSchema, type SampleCount } from "@/lib/schemas/sample-count";
-import { getDb } from "./db";
+import { getStore } from "./db";
 
 // The last count of each training file, keyed by path; the count carries the inode, size and
 // mtime it is valid for.
-export function loadSampleCounts(): Map<string, SampleCount> {
-  const rows = getDb().prepare("SELECT path, count FROM sample_counts").all() as { path: string; count: string }[];
+export async function loadSampleCounts(): Promise<Map<string, SampleCount>> {
+  const { db } = await getStore();
+  const rows = await db.selectFrom("sample_counts").select(["path", "count"]).execute();
   // A row this version cannot read is counted again.
   return new Map(rows.flatMap((r) => {
     const parsed = sampleCountSchema.safeParse(JSON.parse(r.count));
@@ -13,6 +14,11 @@ export function loadSampleCounts(): Map<string, SampleCount> {
   }));
 }
 
-export function saveSampleCount({ path, count }: { path: string; count: SampleCount }): void {
-  getDb().prepare("INSERT INTO sample_counts (path, count) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET count = excluded.count").run(path, JSON.stringify(count));
+export async function saveSampleCount({ path, count }: { path: string; count: SampleCount }): Promise<void> {
+  const { db } = await getStore();
+  await db
+    .insertInto("sample_counts")
+    .values({ path, count: JSON.stringify(count) })
+    .onConflict((oc) => oc.column("path").doUpdateSet({ count: (eb) => eb.ref("excluded.count") }))
+    .execute();
 }

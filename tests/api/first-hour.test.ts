@@ -9,7 +9,7 @@ import { GET as getModels } from "@/app/api/models/status/route";
 import { GET as getRegistry } from "@/app/api/models/registry/route";
 import { GET as getTraining } from "@/app/api/training/status/route";
 import { POST } from "@/app/api/update-status/route";
-import { getDb } from "@/lib/store/db";
+import { insertStatusRows, storeRows } from "../support/store";
 import { call, jsonl, makeDataDir, postJson, writeFile } from "../helpers";
 import { scalarEvent } from "../runs/helpers";
 
@@ -123,7 +123,7 @@ describe("3. record times from records", () => {
     writeFile(dir, "runs/copied/events.out.tfevents.1.host", Buffer.concat(events));
     const model = await json(call(getModel, { params: { key: "copied" } }));
     expect(model).toMatchObject({ status: "pending", gpu_hours: 0, total_cost: 0, last_update: new Date(start + 3 * 3_600_000).toISOString() });
-    expect(getDb().prepare("SELECT count(*) AS n FROM status_updates").get()).toEqual({ n: 0 });
+    expect(await storeRows("SELECT count(*) AS n FROM status_updates")).toEqual([{ n: 0 }]);
   });
 
   it("charges a run seen live for its whole wall time, including before the dashboard started", async () => {
@@ -158,7 +158,6 @@ describe("4. the last good read of a file caught mid-write", () => {
 });
 
 describe("5. estimates that hold", () => {
-  const insert = () => getDb().prepare("INSERT INTO status_updates (model_key, status, progress, source, at) VALUES (?, ?, ?, 'api', ?)");
 
   it("gives no estimate from two updates 0.2 s apart", async () => {
     makeDataDir({ models: [{ key: "a", name: "A" }] });
@@ -175,11 +174,13 @@ describe("5. estimates that hold", () => {
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     // 10 → 60 % in 30 min: expected 24 min after the second update, which was 3 h ago.
-    insert().run("late", "running", 10, iso(now - 3.5 * 3_600_000));
-    insert().run("late", "running", 60, iso(now - 3 * 3_600_000));
+    await insertStatusRows([
+      { model_key: "late", status: "running", progress: 10, at: iso(now - 3.5 * 3_600_000) },
+      { model_key: "late", status: "running", progress: 60, at: iso(now - 3 * 3_600_000) },
     // 20 → 40 % in the last hour: 3 h more.
-    insert().run("ok", "running", 20, iso(now - 3_600_000));
-    insert().run("ok", "running", 40, iso(now));
+      { model_key: "ok", status: "running", progress: 20, at: iso(now - 3_600_000) },
+      { model_key: "ok", status: "running", progress: 40, at: iso(now) },
+    ]);
     const body = await json(call(getTraining));
     const okAt = iso(now + 3 * 3_600_000);
     expect(body.estimated_completion).toBe(okAt);
@@ -211,7 +212,7 @@ describe("6. exact arithmetic", () => {
     // Polls a minute or two into a run: from rounded figures, 0.0171 h × 2.5 = 0.04275 → 0.0428, a rate of 2.5029.
     for (let i = 0; i < 12; i++) {
       makeDataDir({ models: [{ key: "a", name: "A", cost_per_hour: 2.5 }] });
-      insert("a", "running", 10, new Date(Date.now() - (61_000 + 13_000 * i)).toISOString());
+      await insertStatusRows([{ model_key: "a", status: "running", progress: 10, at: new Date(Date.now() - (61_000 + 13_000 * i)).toISOString() }]);
       rates.push((await json(call(getCosts))).hourly_rate);
     }
     expect(rates).toEqual(Array(12).fill(2.5));
@@ -224,10 +225,6 @@ describe("6. exact arithmetic", () => {
     expect(model.file_size_bytes).toBe(Buffer.byteLength(content));
     expect((await json(call(getRegistry))).models[0].file_size_bytes).toBe(Buffer.byteLength(content));
   });
-
-  function insert(key: string, status: string, progress: number, at: string) {
-    getDb().prepare("INSERT INTO status_updates (model_key, status, progress, source, at) VALUES (?, ?, ?, 'api', ?)").run(key, status, progress, at);
-  }
 });
 
 describe("7. every number says where it comes from", () => {

@@ -77,7 +77,10 @@ describe("GET /api/models/status", () => {
     expect(body.status).toBe("degraded");
     expect(body.warning_count).toBe(3);
     expect(body.data_dir).toBe(process.env.AFS_DATA_DIR);
-    expect(body.db).toEqual({ path: process.env.AFS_DB, schema_version: expect.any(Number) });
+    const url = process.env.DATABASE_URL;
+    expect(body.db).toEqual({ path: url ? url.replace(`:${new URL(url).password}@`, ":***@") : process.env.AFS_DB, schema_version: 5 });
+    expect(body.store).toEqual({ engine: url ? "postgres" : "sqlite", ok: true, latency_ms: expect.any(Number), jobs: [] });
+    if (url) expect(JSON.stringify(body)).not.toContain(`:${new URL(url).password}@`);
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.warnings).toHaveLength(3);
   });

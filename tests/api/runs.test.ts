@@ -7,7 +7,7 @@ import { GET as getRuns } from "@/app/api/models/[key]/runs/route";
 import { GET as getScalars } from "@/app/api/models/[key]/scalars/route";
 import { GET as getModel } from "@/app/api/models/[key]/status/route";
 import { POST } from "@/app/api/update-status/route";
-import { getDb } from "@/lib/store/db";
+import { storeRows } from "../support/store";
 import { call, makeDataDir, postJson, writeFile } from "../helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "majora-v1");
@@ -98,7 +98,7 @@ describe("status, progress and cost from run data", () => {
     writeFile(dir, "runs/live/trainer_state.json", JSON.stringify(state(400, true)));
     const done = await (await call(getModel, { params: { key: "live" } })).json();
     expect(done).toMatchObject({ status: "completed", progress: 100 });
-    const history = getDb().prepare("SELECT status, progress, source FROM status_updates ORDER BY id").all();
+    const history = await storeRows("SELECT status, progress, source FROM status_updates ORDER BY id");
     expect(history).toEqual([
       { status: "running", progress: 25, source: "run" },
       { status: "paused", progress: 25, source: "api" },
@@ -140,7 +140,7 @@ describe("status, progress and cost from run data", () => {
     // The real run's records end on 2026-11-26; its files were copied just now.
     expect(model).toMatchObject({ status: "completed", progress: 100, gpu_hours: 0, total_cost: 0, stalled_since: null });
     expect(model.last_update).toMatch(/^2026-11-26T/);
-    const history = getDb().prepare("SELECT status, progress, source FROM status_updates ORDER BY id").all();
+    const history = await storeRows("SELECT status, progress, source FROM status_updates ORDER BY id");
     expect(history).toEqual([{ status: "completed", progress: 100, source: "run" }]);
   });
 });

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/update-status/route";
 import { GET as getModel } from "@/app/api/models/[key]/status/route";
 import { GET as getTraining } from "@/app/api/training/status/route";
-import { getDb } from "@/lib/store/db";
+import { insertStatusRows, storeRows } from "../support/store";
 import { call, makeDataDir, postJson, TEST_TOKEN } from "../helpers";
 
 const post = (body: unknown, headers?: Record<string, string>) => call(POST, { init: postJson(body, headers) });
@@ -17,7 +17,7 @@ describe("POST /api/update-status", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ key: "alpha", status: "running", progress: 12.5 });
     await post({ model_key: "alpha", status: "paused", progress: 20 });
-    const rows = getDb().prepare("SELECT model_key, status, progress, source FROM status_updates ORDER BY id").all();
+    const rows = await storeRows("SELECT model_key, status, progress, source FROM status_updates ORDER BY id");
     expect(rows).toEqual([
       { model_key: "alpha", status: "running", progress: 12.5, source: "api" },
       { model_key: "alpha", status: "paused", progress: 20, source: "api" },
@@ -26,22 +26,23 @@ describe("POST /api/update-status", () => {
   });
 
   it("accrues GPU hours while running, times the number of GPUs", async () => {
-    const db = getDb();
-    const insert = db.prepare("INSERT INTO status_updates (model_key, status, progress, source, at) VALUES ('alpha', ?, ?, 'api', ?)");
     const t0 = Date.now() - 3 * 3_600_000;
-    insert.run("running", 10, new Date(t0).toISOString());
-    insert.run("paused", 30, new Date(t0 + 3_600_000).toISOString()); // 1 h running
-    insert.run("running", 30, new Date(t0 + 2 * 3_600_000).toISOString()); // running for the last hour, still
+    await insertStatusRows([
+      { model_key: "alpha", status: "running", progress: 10, at: new Date(t0).toISOString() },
+      { model_key: "alpha", status: "paused", progress: 30, at: new Date(t0 + 3_600_000).toISOString() }, // 1 h running
+      { model_key: "alpha", status: "running", progress: 30, at: new Date(t0 + 2 * 3_600_000).toISOString() }, // running for the last hour, still
+    ]);
     const model = await (await call(getModel, { params: { key: "alpha" } })).json();
     expect(model.gpu_hours).toBeCloseTo(4, 2); // 2 h × 2 GPUs
     expect(model.total_cost).toBeCloseTo(8, 2);
   });
 
   it("estimates completion from the progress rate of a running model", async () => {
-    const insert = getDb().prepare("INSERT INTO status_updates (model_key, status, progress, source, at) VALUES ('alpha', ?, ?, 'api', ?)");
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-    insert.run("running", 10, new Date(t0).toISOString());
-    insert.run("running", 30, new Date(t0 + 3_600_000).toISOString()); // 20 % an hour, 70 % left: 3.5 h more
+    await insertStatusRows([
+      { model_key: "alpha", status: "running", progress: 10, at: new Date(t0).toISOString() },
+      { model_key: "alpha", status: "running", progress: 30, at: new Date(t0 + 3_600_000).toISOString() }, // 20 % an hour, 70 % left: 3.5 h more
+    ]);
     const body = await (await call(getTraining)).json();
     const at = new Date(t0 + 4.5 * 3_600_000).toISOString();
     expect(body.estimated_completion).toBe(at);
@@ -57,7 +58,7 @@ describe("POST /api/update-status", () => {
       const res = await post({ model_key: "alpha", status: "running", progress: 1 }, { authorization: `Bearer ${wrong}` });
       expect(res.status).toBe(401);
     }
-    expect(getDb().prepare("SELECT count(*) AS n FROM status_updates").get()).toEqual({ n: 0 });
+    expect(await storeRows("SELECT count(*) AS n FROM status_updates")).toEqual([{ n: 0 }]);
   });
 
   it("answers bad bodies with 400, 413 and 415 and stores nothing", async () => {
@@ -78,7 +79,7 @@ describe("POST /api/update-status", () => {
     }
     const details = await (await call(POST, { init: postJson({ model_key: "alpha", status: "running", progress: 101 }) })).json();
     expect(details.details).toEqual(["progress: Too big: expected number to be <=100"]);
-    expect(getDb().prepare("SELECT count(*) AS n FROM status_updates").get()).toEqual({ n: 0 });
+    expect(await storeRows("SELECT count(*) AS n FROM status_updates")).toEqual([{ n: 0 }]);
   });
 
   it("counts streamed bytes when there is no Content-Length", async () => {

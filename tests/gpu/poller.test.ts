@@ -5,17 +5,18 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { getGpuPollerStats, getGpuSnapshot, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { startGpuReplay, type GpuTick } from "@/lib/gpu/replay";
 import type { GpuSnapshot } from "@/lib/gpu/types";
-import { getDb } from "@/lib/store/db";
+import { closeCurrentStore } from "@/lib/store/db";
+import { storeRows } from "../support/store";
 
 const FAKE = path.resolve(__dirname, "../../scripts/fake-nvidia-smi.mjs");
 const STREAM = path.resolve(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv");
 const FAST = { nvidiaSmi: FAKE, intervalMs: 100, flushIntervalMs: 100, appsIntervalMs: 200, backoffBaseMs: 50 } as const;
 const H100 = "GPU-b11cb0f2-ff08-1111-37b7-7f98f227c0bb";
 
-async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}; snapshot ${JSON.stringify(getGpuSnapshot())}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -35,13 +36,13 @@ const alive = (pid: number) => {
 };
 
 const storedRows = () =>
-  getDb().prepare("SELECT at, gpu_index, utilization, memory_total_mb, power_w FROM gpu_samples ORDER BY at").all() as Array<{
+  storeRows<{
     at: number;
     gpu_index: number;
     utilization: number;
     memory_total_mb: number;
     power_w: number;
-  }>;
+  }>("SELECT at, gpu_index, utilization, memory_total_mb, power_w FROM gpu_samples ORDER BY at");
 
 let dir: string;
 let seen: GpuSnapshot[];
@@ -58,7 +59,7 @@ beforeEach(() => {
 afterEach(async () => {
   unsubscribe();
   await stopGpuPoller();
-  getDb().close();
+  await closeCurrentStore();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -89,7 +90,7 @@ describe("GPU poller against the fake nvidia-smi", () => {
       processes: [{ pid: 469, name: "python3", used_memory_mb: 6274 }],
     });
 
-    const rows = await waitFor("3 stored samples", () => (storedRows().length >= 3 ? storedRows() : null));
+    const rows = await waitFor("3 stored samples", async () => ((await storedRows()).length >= 3 ? storedRows() : null));
     // The fake plays stream_500ms.csv from its first sample, one line per 100 ms.
     expect(rows.slice(0, 3).map((r) => r.power_w)).toEqual([69.16, 69.21, 69.16]);
     expect(rows.every((r) => r.gpu_index === 0 && r.utilization === 0 && r.memory_total_mb === 81559)).toBe(true);
@@ -127,7 +128,7 @@ describe("GPU poller against the fake nvidia-smi", () => {
     // Each run printed lines, so the backoff starts over at its base every time.
     expect(new Set(reasons)).toEqual(new Set(["nvidia-smi exited (code 0); retrying in 50 ms"]));
     // Two lines from each run reach the store.
-    await waitFor("samples from several runs", () => storedRows().length >= 6);
+    await waitFor("samples from several runs", async () => (await storedRows()).length >= 6);
   });
 
   it("kills a child that stops printing and starts another", async () => {
@@ -191,7 +192,7 @@ describe("replay", () => {
   it("plays stream_500ms.csv at its recorded pace with timestamps moved to now", async () => {
     const started = Date.now();
     startGpuPoller({ source: `replay:${path.relative(process.cwd(), STREAM)}`, flushIntervalMs: 100 });
-    const rows = await waitFor("3 replayed samples", () => (storedRows().length >= 3 ? storedRows() : null), 3000);
+    const rows = await waitFor("3 replayed samples", async () => ((await storedRows()).length >= 3 ? storedRows() : null), 3000);
     // 09:55:18.754, 19.272, 19.777 in the capture.
     expect(rows[1].at - rows[0].at).toBe(518);
     expect(rows[2].at - rows[1].at).toBe(505);
