@@ -49,6 +49,8 @@ type State = {
   // history were started (the newest one wins).
   lastIds: Map<string, number>;
   rereads: Map<string, number>;
+  // Stored updates folded in so far, so a full re-read can tell that one landed meanwhile.
+  folded: number;
   sampleCounts: Map<string, SampleCount>;
   sightings: Sightings;
   storeCreatedAt: string;
@@ -205,6 +207,7 @@ function ensureState(): State {
     histories: new Map(),
     lastIds: new Map(),
     rereads: new Map(),
+    folded: 0,
     sampleCounts: new Map(),
     sightings: { seen: new Map(), unsaved: new Map() },
     storeCreatedAt: "",
@@ -243,10 +246,18 @@ function loadFromStore(state: State): Promise<void> {
   return state.loaded;
 }
 
-// The only full read of the history: from here on it is folded as it is appended. Statuses not
-// stored yet are folded again on top.
+// The only full read of the history (and again after the notices may have been missed): from
+// here on it is folded as it is appended. Statuses not stored yet are folded again on top; the
+// models whose history changed go out on the live stream.
 async function reloadHistories(state: State) {
-  const updates = await listStatusUpdates();
+  // A write folded in while the history was read may be missing from it: read again (a few
+  // times at most, so a busy store cannot keep it reading).
+  let updates: StatusUpdate[] = [];
+  for (let tries = 0, folded = -1; tries < 3 && folded !== state.folded; tries++) {
+    folded = state.folded;
+    updates = await listStatusUpdates();
+  }
+  const previous = state.histories;
   state.histories = new Map();
   state.lastIds = new Map();
   for (const update of updates) {
@@ -254,7 +265,8 @@ async function reloadHistories(state: State) {
     state.lastIds.set(update.model_key, update.id);
   }
   for (const entry of state.unrecorded) fold(state, entry);
-  if (state.inputs) derive(state, Date.now(), new Set(state.histories.keys()));
+  const changed = [...state.histories.keys()].filter((key) => JSON.stringify(state.histories.get(key)) !== JSON.stringify(previous.get(key)));
+  if (state.inputs) derive(state, Date.now(), new Set(changed));
 }
 
 // A stored update, folded in id order: one that arrives after a newer one of the same model
@@ -262,6 +274,7 @@ async function reloadHistories(state: State) {
 async function foldStored(state: State, update: StatusUpdate) {
   const last = state.lastIds.get(update.model_key) ?? 0;
   if (update.id === last) return;
+  state.folded++;
   if (update.id > last) {
     fold(state, update);
     state.lastIds.set(update.model_key, update.id);
