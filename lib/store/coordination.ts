@@ -120,7 +120,15 @@ async function tick(s: Session) {
     }
     s.client = client;
     client.on("notification", (msg) => {
-      for (const sub of s.subscribers) if (sub.channel === msg.channel && msg.payload) sub.onNotice(msg.payload);
+      for (const sub of s.subscribers) {
+        if (sub.channel !== msg.channel || !msg.payload) continue;
+        // Anyone who can sign in to the database can NOTIFY: a payload that is not ours is logged, not fatal.
+        try {
+          sub.onNotice(msg.payload);
+        } catch (error) {
+          console.error(`[afs] a notice on ${msg.channel} not understood: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
     });
     for (const sub of s.subscribers) sub.onResync?.();
   }
