@@ -2,13 +2,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
-import pg from "pg";
 import { afterAll, beforeAll, test } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { toSampleRow } from "@/lib/gpu/sample-writer";
 import { closeCurrentStore, getStore, type Engine } from "@/lib/store/db";
 import { insertGpuSamples, queryGpuHistory, type GpuHistoryPoint, type GpuSampleRow } from "@/lib/store/gpu-samples";
-import { createDatabase, startPostgres, type PostgresServer } from "../tests/support/postgres";
+import { createDatabase, pgQuery, startPostgres, type PostgresServer } from "../tests/support/postgres";
 import { machine, percentile, timeMs } from "./report";
 
 const GPUS = 8;
@@ -102,14 +101,11 @@ async function measure(): Promise<Figures> {
 
 beforeAll(async () => {
   postgres = await startPostgres();
-  const admin = new pg.Client({ connectionString: postgres.adminUrl });
-  await admin.connect();
-  try {
-    const show = async (name: string) => (await admin.query(`SHOW ${name}`)).rows[0][name];
-    postgresSettings = `PostgreSQL ${await show("server_version")}, fsync=${await show("fsync")}, synchronous_commit=${await show("synchronous_commit")}`;
-  } finally {
-    await admin.end();
-  }
+  const [settings] = await pgQuery<{ version: string; fsync: string; commit: string }>(
+    postgres.adminUrl,
+    "SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS commit",
+  );
+  postgresSettings = `PostgreSQL ${settings.version}, fsync=${settings.fsync}, synchronous_commit=${settings.commit}`;
 });
 
 afterAll(async () => {
@@ -139,9 +135,7 @@ test("GPU history on PostgreSQL: 7 days × 1 Hz × 8 GPUs", async () => {
     await closeCurrentStore();
     delete process.env.DATABASE_URL;
     // Dropped rather than left behind: on an AFS_TEST_DATABASE_URL server it would stay for good.
-    const admin = new pg.Client({ connectionString: postgres!.adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE "${new URL(url).pathname.slice(1)}"`).finally(() => admin.end());
+    await pgQuery(postgres!.adminUrl, `DROP DATABASE "${new URL(url).pathname.slice(1)}"`);
   }
 });
 

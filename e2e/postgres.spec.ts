@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { expect, test } from "@playwright/test";
-import { createDatabase, startPostgres, type PostgresServer } from "../tests/support/postgres";
+import { createDatabase, pgQuery, startPostgres, type PostgresServer } from "../tests/support/postgres";
 import { copyDemoData } from "./support/env";
 import {
   alive,
@@ -10,7 +10,6 @@ import {
   GPU_POLLER_JOB,
   health,
   openStream,
-  pgQuery,
   postStatus,
   runUntilExit,
   sleep,

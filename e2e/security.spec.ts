@@ -4,9 +4,8 @@ import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { expect, test } from "@playwright/test";
-import { createDatabase, startPostgres, type PostgresServer } from "../tests/support/postgres";
+import { createDatabase, pgQuery, startPostgres, type PostgresServer } from "../tests/support/postgres";
 import { copyDemoData, E2E_TOKEN } from "./support/env";
-import { pgQuery } from "./support/postgres";
 import { startServer, stopServer, type RunningServer } from "./support/server";
 
 // A raw request, so the path reaches the server byte for byte (fetch would normalise "../").

@@ -2,13 +2,11 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { E2E_TOKEN, freePort } from "./env";
 import type { RunningServer } from "./server";
 
-// Building blocks of e2e/postgres.spec.ts (and the PostgreSQL half of the SIGKILL test): reading
-// a store's rows, a server's health and live stream, writing statuses, and a server that must
-// refuse to start.
+// Building blocks of e2e/postgres.spec.ts: a server's health and live stream, writing statuses,
+// and a server that must refuse to start. Rows are read with tests/support/postgres.ts's pgQuery.
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const FAKE_NVIDIA_SMI = path.join(ROOT, "scripts", "fake-nvidia-smi.mjs");
@@ -17,17 +15,6 @@ export const FAKE_NVIDIA_SMI = path.join(ROOT, "scripts", "fake-nvidia-smi.mjs")
 export const FAKE_GPU_ENV = { AFS_GPU_SOURCE: "nvidia-smi", NVIDIA_SMI: FAKE_NVIDIA_SMI };
 
 export const GPU_POLLER_JOB = `gpu-poller:${os.hostname()}`;
-
-// One query on a connection of its own, so a store that is down fails only this call.
-export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 export type Health = {
   status: string;

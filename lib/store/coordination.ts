@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import pg from "pg";
 import { getEnv } from "@/lib/env";
+import { describeError } from "@/lib/errors";
 import { getStore, LOCK_CLASS, postgresConfig } from "./db";
 
 // How several processes on one PostgreSQL database act as one dashboard, with nothing but the
@@ -95,7 +96,7 @@ function schedule(s: Session, ms: number) {
   s.timer = setTimeout(() => {
     s.timer = null;
     tick(s).catch((error) => {
-      console.error(`[afs] store session: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`[afs] store session: ${describeError(error)}`);
       schedule(s, RETRY_MS);
     });
   }, ms);
@@ -120,7 +121,15 @@ async function tick(s: Session) {
     }
     s.client = client;
     client.on("notification", (msg) => {
-      for (const sub of s.subscribers) if (sub.channel === msg.channel && msg.payload) sub.onNotice(msg.payload);
+      for (const sub of s.subscribers) {
+        if (sub.channel !== msg.channel || !msg.payload) continue;
+        // Anyone who can sign in to the database can NOTIFY: a payload that is not ours is logged, not fatal.
+        try {
+          sub.onNotice(msg.payload);
+        } catch (error) {
+          console.error(`[afs] a notice on ${msg.channel} not understood: ${describeError(error)}`);
+        }
+      }
     });
     for (const sub of s.subscribers) sub.onResync?.();
   }

@@ -4,7 +4,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GET as getCosts } from "@/app/api/costs/breakdown/route";
 import { GET as getExport } from "@/app/api/export/json/route";
@@ -20,7 +19,7 @@ import { copyStore } from "@/lib/store/copy";
 import { closeCurrentStore, closeStore, getStore, openStore, type Store } from "@/lib/store/db";
 import { insertGpuSamples } from "@/lib/store/gpu-samples";
 import { HOUR, NOW, weekRows } from "../gpu/capture";
-import { createDatabase } from "../support/postgres";
+import { createDatabase, pgQuery } from "../support/postgres";
 import { storeRows } from "../support/store";
 import { call, postJson, TEST_TOKEN } from "../helpers";
 
@@ -48,15 +47,7 @@ function runCopy(args: string[]): Promise<{ status: number | null; stdout: strin
   });
 }
 
-async function adminQuery(query: string) {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
+const adminQuery = (query: string) => pgQuery(adminUrl(), query);
 
 // A fresh database owned by a role of its own, with a password no output would contain by chance
 // (the test server's own is "postgres", which every header of the report says).

@@ -1,17 +1,6 @@
 // The stop/start handle outage tests use, on a private server so the shared one stays up.
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { createDatabase, startPostgres, type PostgresServer } from "../support/postgres";
-
-async function query(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+import { createDatabase, pgQuery, startPostgres, type PostgresServer } from "../support/postgres";
 
 describe.skipIf(!!process.env.AFS_TEST_DATABASE_URL)("an embedded PostgreSQL paused and resumed", () => {
   let server: PostgresServer | undefined;
@@ -20,11 +9,11 @@ describe.skipIf(!!process.env.AFS_TEST_DATABASE_URL)("an embedded PostgreSQL pau
   it("refuses connections while paused and comes back on the same port with its data", async () => {
     server = await startPostgres();
     const url = await createDatabase(server.adminUrl);
-    await query(url, "CREATE TABLE t (n int); INSERT INTO t VALUES (42)");
+    await pgQuery(url, "CREATE TABLE t (n int); INSERT INTO t VALUES (42)");
     await server.pause();
-    await expect(query(url, "SELECT 1")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(pgQuery(url, "SELECT 1")).rejects.toMatchObject({ code: "ECONNREFUSED" });
     await server.resume();
-    expect((await query(url, "SELECT n FROM t")).rows).toEqual([{ n: 42 }]);
+    expect(await pgQuery(url, "SELECT n FROM t")).toEqual([{ n: 42 }]);
   }, 60_000);
 });
 

@@ -117,16 +117,21 @@ function newDatabase(adminUrl: string): { name: string; url: string } {
   return { name, url: url.toString() };
 }
 
+// One query on a connection of its own, so a server that is down fails only this call.
+export async function pgQuery<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 // A fresh, empty database on the admin URL's server; returns its URL (same credentials).
 export async function createDatabase(adminUrl: string): Promise<string> {
   const { name, url } = newDatabase(adminUrl);
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
+  await pgQuery(adminUrl, `CREATE DATABASE "${name}"`);
   return url;
 }
 
