@@ -2,6 +2,7 @@ import "server-only";
 import os from "node:os";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { describeError, storeFailure } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
@@ -42,7 +43,7 @@ export async function startServer() {
   console.log(`[afs] data dir ${env.dataDir}, store ${env.storeLabel}, admin token from ${where}`);
 
   startLiveState();
-  subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
+  subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: { ...snapshot, host: LOCAL_HOST } }));
   shareGpuSnapshots();
   holdJob({ name: `gpu-poller:${os.hostname()}`, start: () => startGpuPoller(), stop: () => void stopGpuPoller() });
   let pruning: NodeJS.Timeout | undefined;

@@ -68,7 +68,7 @@ describe("GPU endpoints over the real poller", () => {
 
   it("stream a gpu event per sample", async () => {
     makeDataDir();
-    const unbridge = subscribeGpuSnapshots((s) => publishEvent({ type: "gpu", data: s }));
+    const unbridge = subscribeGpuSnapshots((s) => publishEvent({ type: "gpu", data: { ...s, host: "local" } }));
     try {
       startGpuPoller({ ...FAST, source: "nvidia-smi", nvidiaSmi: FAKE });
       const abort = new AbortController();
