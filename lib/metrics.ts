@@ -1,7 +1,7 @@
 import "server-only";
 import { ApiError } from "@/lib/errors";
 import { getGpuSnapshot } from "@/lib/gpu/poller";
-import { getHostGpu } from "@/lib/hosts/gpu-lookup";
+import { getHostView } from "@/lib/hosts/fleet";
 import { round } from "@/lib/numbers";
 import { queryGpuHistory } from "@/lib/store/gpu-samples";
 import { findModel, type Snapshot } from "@/lib/models";
@@ -14,7 +14,7 @@ import { TIME_RANGES, type TimeRange } from "@/lib/schemas/time-range";
 
 // One host's GPU history from the store, downsampled per GPU keeping peaks. For this machine,
 // `source` names where live samples come from now ("replay" for a recording), or "none" when no
-// GPU is being read; for a remote host, getHostGpu says.
+// GPU is being read (for a remote host, also while it does not answer).
 export async function getGpuUtilization({
   host = LOCAL_HOST,
   range,
@@ -27,7 +27,7 @@ export async function getGpuUtilization({
   points?: number;
 }): Promise<GpuUtilizationResponse> {
   const [{ current_utilization, source }, history] = await Promise.all([
-    host === LOCAL_HOST ? getLocalGpu({ gpu }) : getHostGpu({ host }),
+    currentGpu({ host, gpu }),
     queryGpuHistory({ host, rangeMs: TIME_RANGES[range], gpu, points }),
   ]);
   const metrics = history.map((p) => ({
@@ -40,9 +40,11 @@ export async function getGpuUtilization({
   return { metrics, current_utilization, source };
 }
 
-function getLocalGpu({ gpu }: { gpu?: number }): Pick<GpuUtilizationResponse, "current_utilization" | "source"> {
-  const snapshot = getGpuSnapshot();
-  const source = snapshot.status === "ok" && snapshot.source !== "off" ? snapshot.source : "none";
+function currentGpu({ host, gpu }: { host: string; gpu?: number }): Pick<GpuUtilizationResponse, "current_utilization" | "source"> {
+  const view = host === LOCAL_HOST ? null : getHostView(host);
+  const snapshot = view?.gpu ?? getGpuSnapshot();
+  const live = snapshot.status === "ok" && (!view || view.state === "online");
+  const source = live && snapshot.source !== "off" ? snapshot.source : "none";
   const readings = snapshot.gpus.filter((g) => (gpu === undefined || g.index === gpu) && g.utilization !== null);
   return {
     current_utilization: source !== "none" && readings.length ? round(readings.reduce((sum, g) => sum + g.utilization!, 0) / readings.length, 1) : null,

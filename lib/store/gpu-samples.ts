@@ -229,14 +229,6 @@ export async function queryGpuHistory({
   return result;
 }
 
-// Whether any history of the host is stored: every stored sample went into a 1-minute rollup,
-// which outlives it.
-export async function hasGpuHistory({ host }: { host: string }): Promise<boolean> {
-  const { db } = await getStore();
-  const { rows } = await sql`SELECT 1 FROM gpu_samples_1m WHERE host = ${host} LIMIT 1`.execute(db);
-  return rows.length > 0;
-}
-
 // Drops every host's raw samples older than the raw retention (their minutes live on in the
 // rollups, which insertGpuSamples keeps current) and rollups and periods older than the
 // aggregate retention. Call it as often as you like; each call is one transaction.

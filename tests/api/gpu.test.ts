@@ -55,8 +55,9 @@ describe("GPU endpoints over the real poller", () => {
     const local = await get("");
     expect(local).toEqual({ metrics: [point(0, 10)], current_utilization: null, source: "none" });
     expect(await get("&host=local")).toEqual(local);
-    expect(await get("&host=gpu-box-1")).toEqual({ metrics: [point(0, 90), point(1, 80)], current_utilization: null, source: "nvidia-smi" });
-    expect(await get("&host=gpu-box-1&gpu=1")).toEqual({ metrics: [point(1, 80)], current_utilization: null, source: "nvidia-smi" });
+    // A host nothing reads now (destroyed, or gone from the config) keeps its history.
+    expect(await get("&host=gpu-box-1")).toEqual({ metrics: [point(0, 90), point(1, 80)], current_utilization: null, source: "none" });
+    expect(await get("&host=gpu-box-1&gpu=1")).toEqual({ metrics: [point(1, 80)], current_utilization: null, source: "none" });
 
     for (const host of ["GPU-box", "-x", "a/b", "", "a".repeat(65)]) {
       const res = await call(getUtilization, { url: `/api/metrics/gpu-utilization?host=${encodeURIComponent(host)}` });
