@@ -1,6 +1,8 @@
 import "server-only";
 import type { ExecHandle, HostConnection } from "./ssh";
-import type { NvidiaSmiRunner } from "@/lib/gpu/nvidia-smi";
+import type { NvidiaSmiRunner, QueryEnd } from "@/lib/gpu/nvidia-smi";
+
+const ABANDON_MS = 5000;
 
 // nvidia-smi on a remote host, on exec channels of the host's one SSH connection. The command
 // line is run by the remote user's shell: the binary (held to path characters by the config
@@ -25,19 +27,25 @@ export function sshRunner({ conn, nvidiaSmi }: { conn: HostConnection; nvidiaSmi
         }
         batch.push(line);
       };
+      let ended = false;
+      const end = (e: QueryEnd) => !ended && ((ended = true), on.end(e));
       conn.exec(commandLine(args), { onLine, onStderr: on.stderr }).then(
         (h) => {
           handle = h;
           if (killed) h.close();
-          void h.done.then(on.end);
+          void h.done.then(end);
         },
-        (error: Error) => on.end({ failed: "error", reason: `${name}: ${error.message}` }),
+        (error: Error) => end({ failed: "error", reason: `${name}: ${error.message}` }),
       );
       return {
         pid: null,
         kill: () => {
           killed = true;
           handle?.close();
+          // sshd answers a close only once the command's output ends; a command stuck on the
+          // host (a shell start-up waiting on a lock) would hold the channel, and the feed, for
+          // good. It is given up on, and the next one started on a fresh channel.
+          setTimeout(() => end({ code: null, signal: "abandoned" }), ABANDON_MS).unref();
         },
       };
     },
