@@ -7,6 +7,7 @@ import { describeError, storeFailure } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { shareGpuSnapshots } from "@/lib/gpu/shared";
+import { FLEET_JOB, startFleet, stopFleet } from "@/lib/hosts/fleet";
 import { startLiveState } from "@/lib/state/live-state";
 import { holdJob, stopCoordination, UPKEEP_JOB } from "@/lib/store/coordination";
 import { getStore } from "@/lib/store/db";
@@ -46,6 +47,7 @@ export async function startServer() {
   subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: { ...snapshot, host: LOCAL_HOST } }));
   shareGpuSnapshots();
   holdJob({ name: `gpu-poller:${os.hostname()}`, start: () => startGpuPoller(), stop: () => void stopGpuPoller() });
+  holdJob({ name: FLEET_JOB, start: startFleet, stop: () => void stopFleet() });
   let pruning: NodeJS.Timeout | undefined;
   const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
   holdJob({
@@ -58,7 +60,7 @@ export async function startServer() {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      void stopGpuPoller().then(stopCoordination);
+      void Promise.all([stopGpuPoller(), stopFleet()]).then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

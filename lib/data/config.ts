@@ -112,7 +112,8 @@ export function parseConfig(
       problems.push(`${where}.host: no host "${model.host}" in hosts (read as ${LOCAL_HOST})`);
       model.host = LOCAL_HOST;
     }
-    const rate = model.cost_per_hour ?? session.data!.default_cost_per_hour;
+    // A model on a rented host costs what the host does unless it says otherwise.
+    const rate = model.cost_per_hour ?? hosts.find((h) => h.name === model.host)?.cost_per_hour ?? session.data!.default_cost_per_hour;
     if (rate === undefined) problems.push(`${where} (${model.key}): no cost_per_hour and no session.default_cost_per_hour; its cost counts as 0`);
     models.push({ ...model, cost_per_hour: rate ?? 0, config_errors: parsed.errors });
   });

@@ -49,7 +49,8 @@ export type ExecHandle = {
 };
 
 export type RemoteStat = { size: number; mtimeMs: number; isDirectory: boolean };
-export type RemoteEntry = RemoteStat & { name: string };
+// From readdir's attributes, which describe the entry itself (lstat): a symlink is not followed.
+export type RemoteEntry = RemoteStat & { name: string; isFile: boolean; isSymlink: boolean };
 
 export type HostConnection = {
   name: string;
@@ -395,7 +396,9 @@ class SshHost {
     try {
       const entries = await new Promise<FileEntryWithStats[]>((resolve, reject) => sftp.readdir(dir, (err, list) => (err ? reject(err) : resolve(list))));
       this.touch();
-      return entries.map((e) => ({ name: e.filename, ...toRemoteStat(e.attrs) })).sort((a, b) => a.name.localeCompare(b.name));
+      return entries
+        .map((e) => ({ name: e.filename, ...toRemoteStat(e.attrs), isFile: fileType(e.attrs.mode) === S_IFREG, isSymlink: fileType(e.attrs.mode) === S_IFLNK }))
+        .sort((a, b) => a.name.localeCompare(b.name));
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -432,9 +435,17 @@ class SshHost {
   }
 }
 
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+function fileType(mode: number): number {
+  return mode & 0o170000;
+}
+
 function toRemoteStat(attrs: { size: number; mtime: number; mode: number }): RemoteStat {
   // SFTP v3 carries whole seconds.
-  return { size: attrs.size, mtimeMs: attrs.mtime * 1000, isDirectory: (attrs.mode & 0o170000) === 0o040000 };
+  return { size: attrs.size, mtimeMs: attrs.mtime * 1000, isDirectory: fileType(attrs.mode) === S_IFDIR };
 }
 
 function isMissing(err: unknown): boolean {

@@ -235,6 +235,9 @@ export const hostSchema = z.object({
   gpus: gpuSnapshotSchema.shape.gpus,
   cost_per_hour: z.number().nullable(),
   models: z.array(z.string()),
+  // A host read over SSH with `runs`: the run files copied from it, the bytes copied since this
+  // process started, the last complete pass, and why the last pass failed, if it did.
+  runs: z.object({ files: z.number().int(), bytes_read: z.number().int(), last_sync: z.string().nullable(), error: z.string().nullable() }).optional(),
 });
 export type Host = z.infer<typeof hostSchema>;
 

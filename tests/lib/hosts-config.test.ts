@@ -50,6 +50,8 @@ describe("hosts in afs.config.json", () => {
       ["rack-model", "rack-3"],
       ["here", "local"],
     ]);
+    // A model without its own rate costs what its host does; else the session's default.
+    expect(config.models.map((m) => m.cost_per_hour)).toEqual([1.1, 1, 1]);
   });
 
   it("changes nothing when hosts is absent: no hosts, every model local, no warning", async () => {
