@@ -34,7 +34,7 @@ function parseData<T>(schema: { safeParse: (v: unknown) => { success: true; data
 // nothing is lost silently. `gpuStatus` is the GPU source's state in `host`'s latest `gpu` event
 // (null before the first).
 export function useLiveStream({ range, host = LOCAL_HOST }: { range: TimeRange; host?: string }) {
-  const { mutate } = useSWRConfig();
+  const { mutate, cache } = useSWRConfig();
   const [live, setLive] = useState(false);
   // Set on every sample; an unchanged one does not re-render. Kept with its host, so a switch to
   // another host reads null until that host's first sample.
@@ -61,7 +61,11 @@ export function useLiveStream({ range, host = LOCAL_HOST }: { range: TimeRange; 
       const { range: r, host: h, mutate: m } = latest.current;
       if (!snapshot || snapshot.host !== h) return;
       setGpu((prev) => (prev?.host === h && prev.status === snapshot.status ? prev : { host: h, status: snapshot.status }));
-      void m<GpuUtilizationResponse>(KEYS.gpu(r, h), (current) => (current ? appendGpuSnapshot(current, snapshot, TIME_RANGES[r]) : current), {
+      const key = KEYS.gpu(r, h);
+      // Only onto an answer already here: SWR drops an answer whose request was out when the
+      // key was mutated, and a host's first history would then wait for the next re-sync.
+      if (cache.get(key)?.data === undefined) return;
+      void m<GpuUtilizationResponse>(key, (current) => (current ? appendGpuSnapshot(current, snapshot, TIME_RANGES[r]) : current), {
         revalidate: false,
       });
     });

@@ -2,6 +2,7 @@ import { formatAgo, formatMoney, formatNumber } from "@/components/format";
 import { ReplayChip } from "@/components/metrics/replay-chip";
 import { HostStateBadge, StatusBadge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { ShowMore, useShownCount } from "@/components/ui/show-more";
 import type { Host, ModelStatus } from "@/lib/schemas/api";
 
 const gb = (mb: number | null) => (mb === null ? "—" : formatNumber(mb / 1024, 1));
@@ -10,7 +11,10 @@ const unit = (value: number | null, suffix: string, digits = 0) => (value === nu
 // "2 × NVIDIA H100 80GB HBM3": the cards by model, said once rather than on every row.
 function gpuModels(gpus: Host["gpus"]): string {
   const counts = new Map<string, number>();
-  for (const g of gpus) counts.set(g.name ?? "unknown model", (counts.get(g.name ?? "unknown model") ?? 0) + 1);
+  for (const g of gpus) {
+    const name = g.name ?? "unknown model";
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
   return [...counts].map(([name, n]) => `${n} × ${name}`).join(", ");
 }
 
@@ -18,6 +22,7 @@ function gpuModels(gpus: Host["gpus"]): string {
 // latest reading, the processes holding GPU memory and the models whose runs it holds.
 export function HostCard({ host, models, currency, now }: { host: Host; models: Map<string, ModelStatus>; currency: string; now: number }) {
   const titleId = `host-${host.name}`;
+  const [shown, showMore] = useShownCount();
   const processes = host.gpus.flatMap((g) => g.processes.map((p) => ({ ...p, gpu: g.index })));
   return (
     <Card
@@ -146,7 +151,7 @@ export function HostCard({ host, models, currency, now }: { host: Host; models: 
         <p className="text-sm text-muted">None</p>
       ) : (
         <ul className="grid gap-2 text-sm" data-testid="host-models">
-          {host.models.map((key) => {
+          {host.models.slice(0, shown).map((key) => {
             const model = models.get(key);
             return (
               <li key={key} className="flex flex-wrap items-center gap-x-2 gap-y-1" data-testid={`host-model-${key}`}>
@@ -158,6 +163,7 @@ export function HostCard({ host, models, currency, now }: { host: Host; models: 
           })}
         </ul>
       )}
+      <ShowMore shown={shown} total={host.models.length} onMore={showMore} testId={`host-models-more-${host.name}`} />
     </Card>
   );
 }
