@@ -37,6 +37,7 @@ export type NvidiaSmiRunner = {
 };
 
 const SILENT_INTERVALS = 5;
+const STOP_WAIT_MS = 3000;
 const APPS_TIMEOUT_MS = 10_000;
 // Messages that mean "no usable GPU here" rather than "something broke".
 const NO_GPU = /couldn't communicate with the NVIDIA driver|No devices were found|Failed to initialize NVML|NVML Shared Library Not Found/i;
@@ -88,7 +89,8 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
     for (const t of this.timers) clearInterval(t);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.child?.kill();
-    await this.childEnded;
+    // A remote command on a link that just died may never report its end.
+    await Promise.race([this.childEnded, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
   }
 
   // Starts again now, without waiting out the backoff (a remote host that is back online).

@@ -217,6 +217,7 @@ function startSshHost(config: HostConfig): Omit<Worker, "signature"> {
           forget: (paths) => forgetRemoteFiles({ host: name, paths }),
         },
         onChange: () => fleet.onRuns(),
+        maxFiles: getEnv().limits.runFiles,
       })
     : null;
   // Back online: nvidia-smi and the runs start at once rather than when their backoff ends.

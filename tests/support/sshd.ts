@@ -49,6 +49,7 @@ export async function startSshd(): Promise<TestSshd> {
   fs.copyFileSync(`${clientKeyPath}.pub`, path.join(dir, "authorized_keys"));
   fs.chmodSync(path.join(dir, "authorized_keys"), 0o600);
   let hostKeyPath = makeKey({ dir, name: "host0" });
+  fs.mkdirSync(path.join(dir, "home"));
   let rotations = 0;
   const port = await freePort();
   const host = "127.0.0.1";
@@ -67,6 +68,9 @@ export async function startSshd(): Promise<TestSshd> {
       "KbdInteractiveAuthentication no",
       "PermitRootLogin prohibit-password",
       "Subsystem sftp internal-sftp",
+      // An empty home: the remote shell reads no ~/.bashrc, whose start-up (pyenv on this
+      // machine, a lock shared by every shell) would make each command slow and many stall.
+      `SetEnv HOME=${path.join(dir, "home")}`,
       "LogLevel VERBOSE",
     ].join("\n");
     fs.writeFileSync(path.join(dir, "sshd_config"), `${conf}\n`);
