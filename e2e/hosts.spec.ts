@@ -16,6 +16,7 @@ const root = path.join(__dirname, "..");
 let sshd: TestSshd;
 let server: RunningServer;
 let temp: string;
+let dataDir: string;
 
 test.beforeAll(async () => {
   test.setTimeout(60_000);
@@ -28,7 +29,7 @@ test.beforeAll(async () => {
   const runs = path.join(temp, "runs");
   fs.mkdirSync(runs);
 
-  const dataDir = copyDemoData();
+  dataDir = copyDemoData();
   const configFile = path.join(dataDir, "afs.config.json");
   const config = JSON.parse(fs.readFileSync(configFile, "utf8"));
   config.hosts = [
@@ -58,7 +59,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   if (server) await stopServer(server);
   if (sshd) await sshd.stop();
-  if (temp) fs.rmSync(temp, { recursive: true, force: true });
+  for (const dir of [temp, dataDir, sshd?.dir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function hostOf(page: Page, name: string): Promise<Host> {
@@ -74,7 +75,8 @@ test.afterEach(async ({ page }) => {
 
 test("each host's card: state, reason, GPUs from the capture, processes, models, price and last seen", async ({ page }) => {
   const errors = collectConsoleErrors(page);
-  await expect.poll(async () => (await hostOf(page, "box-a")).state, { timeout: 30_000 }).toBe("online");
+  // Online first, then its GPUs' readings, then (queried every few seconds) their processes.
+  await expect.poll(async () => (await hostOf(page, "box-a")).gpus[0]?.processes.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
   await expect.poll(async () => (await hostOf(page, "box-b")).state, { timeout: 30_000 }).toBe("unreachable");
 
   await page.goto(`${server.url}/?tab=hosts`);
