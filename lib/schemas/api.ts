@@ -214,6 +214,9 @@ export const gpuSnapshotSchema = z.object({
 });
 export type GpuSnapshot = z.infer<typeof gpuSnapshotSchema>;
 
+// The `gpu` event of /api/stream: one host's snapshot, named.
+export const gpuEventSchema = gpuSnapshotSchema.extend({ host: z.string() });
+
 // GET /api/hosts and /api/hosts/{name}: every host the dashboard reads, "local" (this machine)
 // first. host_key_unknown: a host whose key is in no known_hosts file and AFS_SSH_TOFU is off.
 export const hostStateSchema = z.enum(["connecting", "online", "unreachable", "auth_failed", "host_key_mismatch", "host_key_unknown", "no_gpu"]);
