@@ -99,11 +99,11 @@ export function readSshEnv({ env = process.env, home = os.homedir() }: { env?: R
   tofu: boolean;
 } {
   const candidates = env.AFS_SSH_KEY ? [env.AFS_SSH_KEY] : [path.join(home, ".ssh", "id_ed25519"), path.join(home, ".ssh", "id_rsa")];
-  const keyPath = candidates.find((p) => fs.existsSync(p)) ?? null;
+  const keyPath = candidates.find((p) => fs.existsSync(/*turbopackIgnore: true*/ p)) ?? null;
   // A key named explicitly must exist; the defaults may be absent when an agent holds the key.
   if (env.AFS_SSH_KEY && !keyPath) throw new Error(`AFS_SSH_KEY names ${env.AFS_SSH_KEY}, which does not exist`);
   const auth: SshAuth = {};
-  if (keyPath) auth.privateKey = fs.readFileSync(keyPath);
+  if (keyPath) auth.privateKey = fs.readFileSync(/*turbopackIgnore: true*/ keyPath);
   if (env.AFS_SSH_KEY_PASSPHRASE) auth.passphrase = env.AFS_SSH_KEY_PASSPHRASE;
   if (env.SSH_AUTH_SOCK) auth.agent = env.SSH_AUTH_SOCK;
   return {
