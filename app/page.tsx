@@ -7,15 +7,17 @@ import { RefreshButton } from "@/components/dashboard/refresh-button";
 import { SessionClock } from "@/components/dashboard/session-clock";
 import { parseTab } from "@/components/dashboard/tabs";
 import { UrlStateProvider } from "@/components/dashboard/url-state-provider";
-import { chooseModel, modelsWithCurves } from "@/components/metrics/series";
+import { chooseHost, chooseModel, modelsWithCurves } from "@/components/metrics/series";
 import { ThemeToggle } from "@/components/theme/theme-toggle";
 import { summarizeCosts } from "@/lib/costs";
 import { getEnv } from "@/lib/env";
 import { storeUnavailable } from "@/lib/errors";
+import { listHosts } from "@/lib/hosts/fleet";
 import { getGpuUtilization, getThroughput, getTrainingLoss } from "@/lib/metrics";
 import { requirePageAccess } from "@/lib/page-access";
 import { summarizeRegistry } from "@/lib/registry";
-import type { CostBreakdownResponse, ModelsStatusResponse, TrainingStatusResponse } from "@/lib/schemas/api";
+import type { CostBreakdownResponse, HostsResponse, ModelsStatusResponse, TrainingStatusResponse } from "@/lib/schemas/api";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { parseTimeRange } from "@/lib/schemas/time-range";
 import { EXPORT_CSV_URL, EXPORT_JSON_URL, KEYS } from "@/lib/swr/keys";
 import { getState } from "@/lib/state/live-state";
@@ -57,6 +59,8 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
   }
   const { config, models, warnings, now } = snapshot;
   const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
+  // The overview counts the hosts, the hosts tab shows them, the metrics tab picks one.
+  const hosts = tab === "overview" || tab === "hosts" || tab === "metrics" ? listHosts({ snapshot }) : null;
 
   // What the first view shows, and no more: with 1,000 models every tab's data (every model's
   // curves above all) made the HTML megabytes long. Other tabs fetch theirs when opened.
@@ -66,8 +70,14 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
     [KEYS.costs]: summarizeCosts(snapshot) satisfies CostBreakdownResponse,
     ...(gpu && { [KEYS.gpu(range)]: gpu }),
   };
+  if (hosts) fallback[KEYS.hosts] = { hosts, timestamp: new Date(now).toISOString() } satisfies HostsResponse;
   if (tab === "registry") fallback[KEYS.registry] = summarizeRegistry(snapshot);
   if (tab === "metrics") {
+    const host = chooseHost({ requested: typeof params.host === "string" ? params.host : null, hosts: hosts!.map((h) => h.name) });
+    if (host !== LOCAL_HOST) {
+      const history = await settle(`${host}'s GPU metrics`, getGpuUtilization({ range, host }));
+      if (history) fallback[KEYS.gpu(range, host)] = history;
+    }
     const index = getTrainingLoss(snapshot, { points: 2 });
     fallback[KEYS.lossIndex] = index;
     const requested = typeof params.model === "string" ? params.model : null;

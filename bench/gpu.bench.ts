@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, test } from "vitest";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { toSampleRow } from "@/lib/gpu/sample-writer";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { closeCurrentStore, getStore, type Engine } from "@/lib/store/db";
 import { insertGpuSamples, queryGpuHistory, type GpuHistoryPoint, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import { createDatabase, pgQuery, startPostgres, type PostgresServer } from "../tests/support/postgres";
@@ -40,7 +41,7 @@ let postgresSettings = "";
 const capture = fs.readFileSync(path.join(__dirname, "..", "tests", "fixtures", "nvidia-smi", "stream_500ms.csv"), "utf8");
 const real = parseGpuCsv({ text: capture }).readings.map((r) => r.reading);
 const row = (second: number, gpu: number): GpuSampleRow => ({
-  ...toSampleRow({ at: START + second * 1000, reading: real[(second + gpu * 17) % real.length] }),
+  ...toSampleRow({ host: LOCAL_HOST, at: START + second * 1000, reading: real[(second + gpu * 17) % real.length] }),
   gpu_index: gpu,
 });
 // What the poller writes once a second: one sample per GPU, in one transaction.
@@ -81,12 +82,12 @@ async function measure(): Promise<Figures> {
 
   const latencies = async (rangeMs: number) => {
     const samples: number[] = [];
-    for (let i = 0; i < QUERIES; i++) samples.push(await timeMs(() => queryGpuHistory({ rangeMs, points: 500, now: NOW })));
+    for (let i = 0; i < QUERIES; i++) samples.push(await timeMs(() => queryGpuHistory({ host: LOCAL_HOST, rangeMs, points: 500, now: NOW })));
     return samples;
   };
   const week = await latencies(DAYS * 86_400_000);
   const hour = await latencies(3_600_000);
-  const weekAnswer = await queryGpuHistory({ rangeMs: DAYS * 86_400_000, points: 500, now: NOW });
+  const weekAnswer = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: DAYS * 86_400_000, points: 500, now: NOW });
 
   let storeBytes: number;
   if (engine === "sqlite") {

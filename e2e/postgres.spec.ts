@@ -26,6 +26,7 @@ type GpuSnapshot = { source: string; status: string; sampled_at: string | null; 
 type GpuHistory = { metrics: { timestamp: string; gpu_index: number; utilization: number | null }[]; source: string };
 
 const UPKEEP = "upkeep";
+const FLEET = "fleet";
 // The models of the bundled demo data.
 const DEMO_MODELS = ["majora-v1", "veran-v5", "kestrel-v2", "orin-v3", "sable-v1"];
 
@@ -80,7 +81,7 @@ test.describe("two production servers on one PostgreSQL database", () => {
       const jobsOf = async (s: RunningServer) => (await health(s)).body?.store?.jobs ?? [];
       await expect
         .poll(async () => [...(await jobsOf(a)), ...(await jobsOf(b))].sort(), { timeout: 10_000, message: "the jobs both processes hold, together" })
-        .toEqual([GPU_POLLER_JOB, UPKEEP].sort());
+        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET].sort());
       const poller = (await jobsOf(a)).includes(GPU_POLLER_JOB) ? a : b;
       const other = poller === a ? b : a;
       expect(await jobsOf(other)).not.toContain(GPU_POLLER_JOB);
@@ -152,7 +153,7 @@ test.describe("two production servers on one PostgreSQL database", () => {
       const killedAt = Date.now();
       await expect
         .poll(async () => (await jobsOf(other)).sort(), { timeout: 10_000, intervals: [250], message: "the survivor's jobs" })
-        .toEqual([GPU_POLLER_JOB, UPKEEP].sort());
+        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET].sort());
       const tookOverMs = Date.now() - killedAt;
       const fresh = async () => {
         const r = await call<GpuSnapshot>(other, "/api/gpus");

@@ -8,8 +8,8 @@ import { KEYS } from "@/lib/swr/keys";
 // re-sync now and then (the server's downsampled history keeps the appended points bounded).
 const LIVE_RESYNC_MS = 5 * 60_000;
 
-// GET /api/metrics/gpu-utilization?range=: GPU history over the chosen range; polled on the
-// dashboard's interval whenever the live stream is not delivering.
-export function useGpuUtilization({ range, live = false }: { range: TimeRange; live?: boolean }) {
-  return useSWR<GpuUtilizationResponse, FetchError>(KEYS.gpu(range), live ? { refreshInterval: LIVE_RESYNC_MS } : {});
+// GET /api/metrics/gpu-utilization?range=&host=: one host's GPU history over the chosen range;
+// polled on the dashboard's interval whenever the live stream is not delivering.
+export function useGpuUtilization({ range, host, live = false }: { range: TimeRange; host?: string; live?: boolean }) {
+  return useSWR<GpuUtilizationResponse, FetchError>(KEYS.gpu(range, host), live ? { refreshInterval: LIVE_RESYNC_MS } : {});
 }

@@ -1,12 +1,13 @@
 import { useEffect, useRef, useState } from "react";
 import { useSWRConfig } from "swr";
 import {
-  gpuSnapshotSchema,
+  gpuEventSchema,
   modelStatusSchema,
   type GpuSnapshot,
   type GpuUtilizationResponse,
   type ModelsStatusResponse,
 } from "@/lib/schemas/api";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { TIME_RANGES, type TimeRange } from "@/lib/schemas/time-range";
 import { appendGpuSnapshot } from "@/lib/swr/gpu-history";
 import { KEYS, STREAM_URL } from "@/lib/swr/keys";
@@ -27,18 +28,20 @@ function parseData<T>(schema: { safeParse: (v: unknown) => { success: true; data
 }
 
 // Live updates from GET /api/stream (Server-Sent Events) written into the SWR cache:
-// `gpu` samples are appended to the GPU history of `range`, a `status` event replaces that
-// model's row and refreshes the totals. `live` is true while the stream is open; whenever it
-// is not (missing, failed, reconnecting) the hooks keep polling, so nothing is lost silently.
-// `gpuStatus` is the GPU source's state in the latest `gpu` event (null before the first).
-export function useLiveStream({ range }: { range: TimeRange }) {
-  const { mutate } = useSWRConfig();
+// `host`'s `gpu` samples are appended to its GPU history of `range` (other hosts' are skipped),
+// a `status` event replaces that model's row and refreshes the totals. `live` is true while the
+// stream is open; whenever it is not (missing, failed, reconnecting) the hooks keep polling, so
+// nothing is lost silently. `gpuStatus` is the GPU source's state in `host`'s latest `gpu` event
+// (null before the first).
+export function useLiveStream({ range, host = LOCAL_HOST }: { range: TimeRange; host?: string }) {
+  const { mutate, cache } = useSWRConfig();
   const [live, setLive] = useState(false);
-  // Set on every sample; an unchanged string does not re-render.
-  const [gpuStatus, setGpuStatus] = useState<GpuSnapshot["status"] | null>(null);
-  const latest = useRef({ range, mutate });
+  // Set on every sample; an unchanged one does not re-render. Kept with its host, so a switch to
+  // another host reads null until that host's first sample.
+  const [gpu, setGpu] = useState<{ host: string; status: GpuSnapshot["status"] } | null>(null);
+  const latest = useRef({ range, host, mutate });
   useEffect(() => {
-    latest.current = { range, mutate };
+    latest.current = { range, host, mutate };
   });
 
   useEffect(() => {
@@ -54,11 +57,15 @@ export function useLiveStream({ range }: { range: TimeRange }) {
       }
     };
     source.addEventListener("gpu", (event) => {
-      const snapshot = parseData(gpuSnapshotSchema, (event as MessageEvent<string>).data);
-      if (!snapshot) return;
-      setGpuStatus(snapshot.status);
-      const { range: r, mutate: m } = latest.current;
-      void m<GpuUtilizationResponse>(KEYS.gpu(r), (current) => (current ? appendGpuSnapshot(current, snapshot, TIME_RANGES[r]) : current), {
+      const snapshot = parseData(gpuEventSchema, (event as MessageEvent<string>).data);
+      const { range: r, host: h, mutate: m } = latest.current;
+      if (!snapshot || snapshot.host !== h) return;
+      setGpu((prev) => (prev?.host === h && prev.status === snapshot.status ? prev : { host: h, status: snapshot.status }));
+      const key = KEYS.gpu(r, h);
+      // Only onto an answer already here: SWR drops an answer whose request was out when the
+      // key was mutated, and a host's first history would then wait for the next re-sync.
+      if (cache.get(key)?.data === undefined) return;
+      void m<GpuUtilizationResponse>(key, (current) => (current ? appendGpuSnapshot(current, snapshot, TIME_RANGES[r]) : current), {
         revalidate: false,
       });
     });
@@ -82,5 +89,5 @@ export function useLiveStream({ range }: { range: TimeRange }) {
     };
   }, []);
 
-  return { live, gpuStatus };
+  return { live, gpuStatus: gpu?.host === host ? gpu.status : null };
 }

@@ -50,6 +50,12 @@ export const envSchema = z.object({
   AFS_MAX_JSON_BYTES: z.coerce.number().int().positive().default(64 << 20),
   AFS_MAX_RUN_FILES: z.coerce.number().int().positive().default(10_000),
   AFS_MAX_MODELS: z.coerce.number().int().positive().default(1000),
+  // Remote hosts (lib/hosts/ssh.ts reads them when the fleet starts).
+  AFS_SSH_KEY: z.string().min(1).optional(),
+  AFS_SSH_KEY_PASSPHRASE: z.string().optional(),
+  AFS_SSH_KNOWN_HOSTS: z.string().min(1).optional(),
+  AFS_SSH_TOFU: z.enum(["0", "1"]).default("0"),
+  SSH_AUTH_SOCK: z.string().optional(),
 });
 
 export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;

@@ -2,7 +2,7 @@ import "server-only";
 import { EventEmitter } from "node:events";
 import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
 
-export type LiveEvent = { type: "gpu"; data: GpuSnapshot } | { type: "status"; data: ModelStatus };
+export type LiveEvent = { type: "gpu"; data: GpuSnapshot & { host: string } } | { type: "status"; data: ModelStatus };
 
 // One in-process bus for the live stream: the poller and status writers publish, each SSE
 // client subscribes. On globalThis so dev hot reload keeps a single bus.

@@ -1,31 +1,52 @@
 import "server-only";
 import { ApiError } from "@/lib/errors";
 import { getGpuSnapshot } from "@/lib/gpu/poller";
+import { getHostView } from "@/lib/hosts/fleet";
 import { round } from "@/lib/numbers";
 import { queryGpuHistory } from "@/lib/store/gpu-samples";
 import { findModel, type Snapshot } from "@/lib/models";
 import { downsamplePoints } from "@/lib/runs/downsample";
 import type { ModelRun, ScalarPoint } from "@/lib/runs/model-run";
 import type { SeriesName } from "@/lib/schemas/series";
-import type { ModelConfig } from "@/lib/schemas/config";
+import { LOCAL_HOST, type ModelConfig } from "@/lib/schemas/config";
 import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
 import { TIME_RANGES, type TimeRange } from "@/lib/schemas/time-range";
 
-// GPU history from the store, downsampled per GPU keeping peaks. `source` names where live
-// samples come from now ("replay" for a recording), or "none" when no GPU is being read.
-export async function getGpuUtilization({ range, gpu, points = 500 }: { range: TimeRange; gpu?: number; points?: number }): Promise<GpuUtilizationResponse> {
-  const snapshot = getGpuSnapshot();
-  const source = snapshot.status === "ok" && snapshot.source !== "off" ? snapshot.source : "none";
-  const readings = snapshot.gpus.filter((g) => (gpu === undefined || g.index === gpu) && g.utilization !== null);
-  const metrics = (await queryGpuHistory({ rangeMs: TIME_RANGES[range], gpu, points })).map((p) => ({
+// One host's GPU history from the store, downsampled per GPU keeping peaks. For this machine,
+// `source` names where live samples come from now ("replay" for a recording), or "none" when no
+// GPU is being read (for a remote host, also while it does not answer).
+export async function getGpuUtilization({
+  host = LOCAL_HOST,
+  range,
+  gpu,
+  points = 500,
+}: {
+  host?: string;
+  range: TimeRange;
+  gpu?: number;
+  points?: number;
+}): Promise<GpuUtilizationResponse> {
+  const [{ current_utilization, source }, history] = await Promise.all([
+    currentGpu({ host, gpu }),
+    queryGpuHistory({ host, rangeMs: TIME_RANGES[range], gpu, points }),
+  ]);
+  const metrics = history.map((p) => ({
     timestamp: p.timestamp,
     gpu_index: p.gpu_index,
     utilization: p.utilization,
     memory_used_gb: p.memory_used_gb,
     memory_total_gb: p.memory_total_gb,
   }));
+  return { metrics, current_utilization, source };
+}
+
+function currentGpu({ host, gpu }: { host: string; gpu?: number }): Pick<GpuUtilizationResponse, "current_utilization" | "source"> {
+  const view = host === LOCAL_HOST ? null : getHostView(host);
+  const snapshot = view?.gpu ?? getGpuSnapshot();
+  const live = snapshot.status === "ok" && (!view || view.state === "online");
+  const source = live && snapshot.source !== "off" ? snapshot.source : "none";
+  const readings = snapshot.gpus.filter((g) => (gpu === undefined || g.index === gpu) && g.utilization !== null);
   return {
-    metrics,
     current_utilization: source !== "none" && readings.length ? round(readings.reduce((sum, g) => sum + g.utilization!, 0) / readings.length, 1) : null,
     source,
   };

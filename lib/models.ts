@@ -165,6 +165,7 @@ function toModelStatus(input: {
       file_size_bytes: sizeBytes,
       stalled_since: verdict.stalled_since === null ? null : new Date(verdict.stalled_since).toISOString(),
       config_errors: model.config_errors,
+      host: model.host,
     },
     detail: { gpu_hours: hours.value, total_cost: cost, progress_from_run: verdict.progress !== null },
   };

@@ -2,10 +2,12 @@ import "server-only";
 import os from "node:os";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { getEnv } from "@/lib/env";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { describeError, storeFailure } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
 import { shareGpuSnapshots } from "@/lib/gpu/shared";
+import { FLEET_JOB, startFleet, stopFleet } from "@/lib/hosts/fleet";
 import { startLiveState } from "@/lib/state/live-state";
 import { holdJob, stopCoordination, UPKEEP_JOB } from "@/lib/store/coordination";
 import { getStore } from "@/lib/store/db";
@@ -42,9 +44,10 @@ export async function startServer() {
   console.log(`[afs] data dir ${env.dataDir}, store ${env.storeLabel}, admin token from ${where}`);
 
   startLiveState();
-  subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: snapshot }));
+  subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: { ...snapshot, host: LOCAL_HOST } }));
   shareGpuSnapshots();
   holdJob({ name: `gpu-poller:${os.hostname()}`, start: () => startGpuPoller(), stop: () => void stopGpuPoller() });
+  holdJob({ name: FLEET_JOB, start: startFleet, stop: () => void stopFleet() });
   let pruning: NodeJS.Timeout | undefined;
   const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
   holdJob({
@@ -57,7 +60,7 @@ export async function startServer() {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      void stopGpuPoller().then(stopCoordination);
+      void Promise.all([stopGpuPoller(), stopFleet()]).then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

@@ -45,6 +45,10 @@ const trustProxy = Boolean(process.env.AFS_TRUST_PROXY);
 const emit = http.Server.prototype.emit;
 http.Server.prototype.emit = function (event, req, res, ...rest) {
   if (event === "request") {
+    // Shutting down (SIGTERM: Next has closed the listener and waits for every connection to
+    // end): a keep-alive connection the page polls more often than its idle timeout (the Hosts
+    // list, every 2 s) would never end, so from now on each answer closes its connection.
+    if (!this.listening) res.setHeader("Connection", "close");
     if (!trustProxy) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
     const pathname = req.url?.split("?")[0] ?? "";
     if (pathname.startsWith("/api/") && /\\|\/\.\.?(\/|$)/.test(pathname)) {

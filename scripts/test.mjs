@@ -1,5 +1,5 @@
 // `npm test`: every test, unit and end-to-end, against the production build. Installs Debian's
-// Chromium first when it is missing and we are root; otherwise says how.
+// Chromium and OpenSSH server first when they are missing and we are root; otherwise says how.
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 
@@ -24,6 +24,18 @@ async function ensureChromium() {
   process.exit(1);
 }
 
+// The fleet's tests talk to a real OpenSSH server on loopback; Debian's package starts no daemon.
+function ensureSshd() {
+  if (fs.existsSync("/usr/sbin/sshd")) return;
+  if (process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get")) {
+    execFileSync("apt-get", ["update"], { stdio: "inherit" });
+    execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "openssh-server", "openssh-client"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    return;
+  }
+  console.error("No /usr/sbin/sshd: install OpenSSH's server (sudo apt-get install -y openssh-server); the tests start it themselves on a free port.");
+  process.exit(1);
+}
+
 function counts(file, read) {
   try {
     return read(JSON.parse(fs.readFileSync(file, "utf8")));
@@ -36,6 +48,7 @@ function counts(file, read) {
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 
 await ensureChromium();
+ensureSshd();
 fs.rmSync("test-results", { recursive: true, force: true });
 const unit = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile=test-results/unit.json"]);
 // Read now: Playwright empties test-results/ when it starts.

@@ -2,6 +2,7 @@
 
 import { useRef } from "react";
 import { CostsTab } from "@/components/costs/costs-tab";
+import { HostsTab } from "@/components/hosts/hosts-tab";
 import { MetricsTab } from "@/components/metrics/metrics-tab";
 import { ModelsTab } from "@/components/models/models-tab";
 import { OverviewTab } from "@/components/overview/overview-tab";
@@ -87,6 +88,8 @@ function Panel({ tab, currency }: { tab: TabId; currency: string }) {
       return <CostsTab currency={currency} />;
     case "metrics":
       return <MetricsTab />;
+    case "hosts":
+      return <HostsTab currency={currency} />;
     case "registry":
       return <RegistryTab />;
   }

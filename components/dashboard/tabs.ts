@@ -4,6 +4,7 @@ export const TABS = [
   { id: "models", label: "Models" },
   { id: "costs", label: "Costs" },
   { id: "metrics", label: "Metrics" },
+  { id: "hosts", label: "Hosts" },
   { id: "registry", label: "Registry" },
 ] as const;
 

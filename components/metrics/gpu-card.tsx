@@ -7,27 +7,37 @@ import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { useGpuUtilization } from "@/hooks/use-gpu-utilization";
 import type { GpuSnapshot } from "@/lib/schemas/api";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { TIME_RANGE_LABELS, type TimeRange } from "@/lib/schemas/time-range";
 import { GpuChart } from "./gpu-chart";
 import { gpuLive, gpuUnavailable } from "./gpu-source";
 import { RangePicker } from "./range-picker";
+import { ReplayChip } from "./replay-chip";
 import { gpuSeries, hasGpuData } from "./series";
 
 const NO_GPU = "No NVIDIA GPU detected on this host";
 
 export function GpuCard({
   range,
+  host,
+  hosts,
   live,
   gpuStatus,
   onRange,
+  onHost,
 }: {
   range: TimeRange;
+  host: string;
+  hosts: string[];
   live: boolean;
   gpuStatus: GpuSnapshot["status"] | null;
   onRange: (range: TimeRange) => void;
+  onHost: (host: string) => void;
 }) {
-  const { data, isValidating } = useGpuUtilization({ range, live });
-  const titleId = useId();
+  // Live once this host's own samples arrive: a host whose readings do not reach the stream is polled.
+  const streaming = live && gpuStatus !== null;
+  const { data, isValidating } = useGpuUtilization({ range, host, live: streaming });
+  const ids = { title: useId(), host: useId() };
   const series = useMemo(() => (data ? gpuSeries(data.metrics) : null), [data]);
   const unavailable = gpuUnavailable(data, gpuStatus);
   const latest = series?.gpus[0]?.memory.at(-1)?.y ?? null;
@@ -35,17 +45,28 @@ export function GpuCard({
   return (
     <Card
       title="GPU utilization and memory"
-      titleId={titleId}
+      titleId={ids.title}
       data-testid="gpu-card"
       aria-busy={isValidating}
       actions={
         <>
-          {data?.source === "replay" && (
-            <Chip tone="accent" data-testid="gpu-source" title="Replaying a recorded nvidia-smi capture, not this host's GPU">
-              replay
-            </Chip>
+          {data?.source === "replay" && <ReplayChip data-testid="gpu-source" />}
+          {gpuLive({ streaming, data, status: gpuStatus }) && <Chip title="Receiving samples as they are taken">live</Chip>}
+          {/* With this machine alone there is nothing to choose. */}
+          {hosts.length > 1 && (
+            <>
+              <label htmlFor={ids.host} className="text-sm text-muted">
+                Host
+              </label>
+              <select id={ids.host} data-testid="gpu-host" className="input" value={host} onChange={(e) => onHost(e.target.value)}>
+                {hosts.map((h) => (
+                  <option key={h} value={h}>
+                    {h}
+                  </option>
+                ))}
+              </select>
+            </>
           )}
-          {gpuLive({ streaming: live, data, status: gpuStatus }) && <Chip title="Receiving samples as they are taken">live</Chip>}
           <RangePicker value={range} onChange={onRange} />
         </>
       }
@@ -78,7 +99,10 @@ export function GpuCard({
             )}
             {data.source === "replay" && " · replay of a recorded capture, not this host's GPU"}
           </p>
-          <GpuChart series={series!} label={`GPU utilization (%) and memory used (GB), last ${TIME_RANGE_LABELS[range]}${data.source === "replay" ? ", replay" : ""}`} />
+          <GpuChart
+            series={series!}
+            label={`GPU utilization (%) and memory used (GB)${host === LOCAL_HOST ? "" : ` on ${host}`}, last ${TIME_RANGE_LABELS[range]}${data.source === "replay" ? ", replay" : ""}`}
+          />
         </>
       )}
     </Card>

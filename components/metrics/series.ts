@@ -1,4 +1,5 @@
 import type { GpuUtilizationResponse, ThroughputResponse, TrainingLossResponse } from "@/lib/schemas/api";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 
 // Pure transforms from API answers to chart series. x is a step or epoch ms; y null is a gap.
 export type XY = { x: number; y: number | null };
@@ -69,6 +70,13 @@ export function modelsWithCurves(metrics: TrainingLossResponse["metrics"]): stri
 // loss curves, else the first. Also used by the page, to send that model's curves with the HTML.
 export function chooseModel({ requested, models, withCurves }: { requested: string | null; models: Array<{ key: string }>; withCurves: string[] }): string | null {
   return models.find((m) => m.key === requested)?.key ?? withCurves[0] ?? models[0]?.key ?? null;
+}
+
+// The host the GPU chart shows: the one asked for (?host=) while it is a known host (or before
+// the host list arrives), else this machine.
+export function chooseHost({ requested, hosts }: { requested: string | null; hosts: string[] | undefined }): string {
+  if (requested === null || (hosts && !hosts.includes(requested))) return LOCAL_HOST;
+  return requested;
 }
 
 // A lone measurement is a number, not a curve: true when every non-empty series has exactly one

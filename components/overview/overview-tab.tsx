@@ -4,12 +4,14 @@ import { useMemo } from "react";
 import { useActivity } from "@/components/dashboard/data-provider";
 import { formatMoney, formatNumber } from "@/components/format";
 import { gpuLive, gpuUnavailable } from "@/components/metrics/gpu-source";
+import { ReplayChip } from "@/components/metrics/replay-chip";
 import { Chip } from "@/components/ui/badge";
 import { BudgetMeter } from "@/components/ui/budget-meter";
 import { LocalTime } from "@/components/ui/local-time";
 import { StatCard } from "@/components/ui/stat-card";
 import { useCosts } from "@/hooks/use-costs";
 import { useGpuUtilization } from "@/hooks/use-gpu-utilization";
+import { useHosts } from "@/hooks/use-hosts";
 import { useLiveStream } from "@/hooks/use-live-stream";
 import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
@@ -18,7 +20,7 @@ import { useUrlState } from "@/hooks/use-url-state";
 import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
 import { parseTimeRange, type TimeRange } from "@/lib/schemas/time-range";
 import { ModelTable } from "./model-table";
-import { inProgressDetail, summarizeEstimate } from "./summary";
+import { BUSY_UTILIZATION, countHosts, inProgressDetail, summarizeEstimate } from "./summary";
 
 // Running models left out of the estimate, named in the card; with hundreds the rest are counted.
 const MAX_MISSING = 5;
@@ -89,6 +91,7 @@ export function OverviewTab({ currency }: { currency: string }) {
           }
         />
         <GpuNowCard range={range} live={live} gpuStatus={gpuStatus} />
+        <HostCards />
       </div>
       <ModelTable currency={currency} />
     </div>
@@ -109,11 +112,35 @@ function GpuNowCard({ range, live, gpuStatus }: { range: TimeRange; live: boolea
           "No NVIDIA GPU detected on this host"
         ) : (
           <span className="inline-flex items-center gap-2">
-            {gpu.source === "replay" ? <Chip tone="accent">replay</Chip> : gpu.source}
+            {gpu.source === "replay" ? <ReplayChip /> : gpu.source}
             {gpuLive({ streaming: live, data: gpu, status: gpuStatus }) && <Chip>live</Chip>}
           </span>
         )
       }
     />
+  );
+}
+
+// Hosts online and GPUs busy, from /api/hosts (asked every 2 s): their own component, as above.
+function HostCards() {
+  const hosts = useHosts().data?.hosts;
+  const counts = useMemo(() => (hosts ? countHosts(hosts) : null), [hosts]);
+  return (
+    <>
+      <StatCard
+        testId="stat-hosts-online"
+        label="Hosts online"
+        value={counts?.online ?? null}
+        display={counts?.online ?? "—"}
+        detail={counts && `of ${counts.total} host${counts.total === 1 ? "" : "s"}`}
+      />
+      <StatCard
+        testId="stat-gpus-busy"
+        label="GPUs busy"
+        value={counts?.busy ?? null}
+        display={counts?.busy ?? "—"}
+        detail={counts && `${counts.idle} idle; busy from ${BUSY_UTILIZATION}% utilization`}
+      />
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import type { ModelStatus } from "@/lib/schemas/api";
+import type { HostState, ModelStatus } from "@/lib/schemas/api";
 
 const STATUS_LABEL: Record<ModelStatus["status"], string> = {
   pending: "Pending",
@@ -30,6 +30,29 @@ export function DeploymentBadge({ status }: { status: ModelStatus["deployment_st
     <span className="badge" data-deployment={status}>
       <span className={`dot dot-deploy-${status}`} aria-hidden="true" />
       {DEPLOYMENT_LABEL[status]}
+    </span>
+  );
+}
+
+// A host's connection state: green when it answers with GPUs, blue while connecting, grey for no
+// GPU, amber for a key to confirm, red (with a tinted badge) for what stops the connection.
+const HOST_STATE: Record<HostState, { label: string; tone: "success" | "primary" | "muted" | "warning" | "danger" }> = {
+  online: { label: "Online", tone: "success" },
+  connecting: { label: "Connecting", tone: "primary" },
+  no_gpu: { label: "No GPU", tone: "muted" },
+  host_key_unknown: { label: "Host key unknown", tone: "warning" },
+  unreachable: { label: "Unreachable", tone: "danger" },
+  auth_failed: { label: "Authentication failed", tone: "danger" },
+  host_key_mismatch: { label: "Host key mismatch", tone: "danger" },
+};
+
+export function HostStateBadge({ state, ...rest }: { state: HostState } & React.HTMLAttributes<HTMLSpanElement>) {
+  const { label, tone } = HOST_STATE[state];
+  const tint = tone === "danger" ? "badge-danger" : tone === "warning" ? "badge-warning" : "";
+  return (
+    <span className={`badge ${tint}`} data-state={state} {...rest}>
+      <span className={`dot dot-${tone}`} aria-hidden="true" />
+      {label}
     </span>
   );
 }

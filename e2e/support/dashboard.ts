@@ -1,7 +1,8 @@
+import AxeBuilder from "@axe-core/playwright";
 import type { Locator, Page } from "@playwright/test";
 import { startServer, type RunningServer } from "./server";
 
-export const TAB_IDS = ["overview", "models", "costs", "metrics", "registry"] as const;
+export const TAB_IDS = ["overview", "models", "costs", "metrics", "hosts", "registry"] as const;
 export type TabName = (typeof TAB_IDS)[number];
 
 type Rgb = [number, number, number];
@@ -35,6 +36,14 @@ export async function countPixels(canvas: Locator, colours: Rgb[], tolerance = 1
     },
     { colours, tolerance },
   );
+}
+
+// The page's serious and critical axe violations, one line each with the elements they hit.
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const axe = await new AxeBuilder({ page }).analyze();
+  return axe.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
 export function collectConsoleErrors(page: Page): string[] {

@@ -1,7 +1,16 @@
 import "server-only";
 import path from "node:path";
 import { z } from "zod";
-import { modelConfigSchema, sessionConfigSchema, type AfsConfig, type ModelConfig } from "@/lib/schemas/config";
+import {
+  dcgmExporterUrl,
+  hostConfigSchema,
+  LOCAL_HOST,
+  modelConfigSchema,
+  sessionConfigSchema,
+  type AfsConfig,
+  type HostConfig,
+  type ModelConfig,
+} from "@/lib/schemas/config";
 import { getEnv } from "@/lib/env";
 import { appendAll, describeError, firstProblems, formatZodIssues, isMissing } from "@/lib/errors";
 import { readCached } from "./file-cache";
@@ -9,7 +18,10 @@ import { duplicateKeys, parseJsonSliced } from "./json";
 
 export const CONFIG_FILE = "afs.config.json";
 
-const EMPTY_CONFIG: AfsConfig = { session: sessionConfigSchema.parse({}), models: [] };
+const EMPTY_CONFIG: AfsConfig = { session: sessionConfigSchema.parse({}), hosts: [], models: [] };
+
+// More hosts than one dashboard process is meant to hold connections to.
+const MAX_HOSTS = 256;
 
 // The last config read from valid JSON, per data dir: a file broken while being edited keeps the
 // dashboard on what it last knew, with a warning, instead of emptying it.
@@ -59,7 +71,7 @@ export function parseConfig(
   const duplicated = duplicatesOf(json);
   for (const key of Object.keys(json)) {
     if (duplicated.includes(key)) problems.push(`${key}: duplicate key (ignored)`);
-    else if (key !== "session" && key !== "models") problems.push(`${shortName(key)}: unknown field (ignored)`);
+    else if (key !== "session" && key !== "hosts" && key !== "models") problems.push(`${shortName(key)}: unknown field (ignored)`);
   }
   const sessionValue = duplicated.includes("session") ? {} : (json.session ?? {});
   if (!isObject(sessionValue)) problems.push("session: expected an object (using the defaults)");
@@ -69,6 +81,8 @@ export function parseConfig(
     duplicates: duplicatesOf(sessionValue),
   });
   appendAll(problems, session.errors.map((e) => `session.${e} (using the default)`));
+
+  const hosts = parseHosts({ value: duplicated.includes("hosts") ? [] : (json.hosts ?? []), duplicatesOf, problems });
 
   const models: ModelConfig[] = [];
   const entries = duplicated.includes("models") ? [] : (json.models ?? []);
@@ -94,11 +108,68 @@ export function parseConfig(
       return;
     }
     appendAll(problems, parsed.errors.map((e) => `${where}.${e} (using the default)`));
-    const rate = model.cost_per_hour ?? session.data!.default_cost_per_hour;
+    if (model.host !== LOCAL_HOST && !hosts.some((h) => h.name === model.host)) {
+      problems.push(`${where}.host: no host "${model.host}" in hosts (read as ${LOCAL_HOST})`);
+      model.host = LOCAL_HOST;
+    }
+    // A model on a rented host costs what the host does unless it says otherwise.
+    const rate = model.cost_per_hour ?? hosts.find((h) => h.name === model.host)?.cost_per_hour ?? session.data!.default_cost_per_hour;
     if (rate === undefined) problems.push(`${where} (${model.key}): no cost_per_hour and no session.default_cost_per_hour; its cost counts as 0`);
     models.push({ ...model, cost_per_hour: rate ?? 0, config_errors: parsed.errors });
   });
-  return { config: { session: session.data!, models }, problems: firstProblems(problems) };
+  return { config: { session: session.data!, hosts, models }, problems: firstProblems(problems) };
+}
+
+// The `hosts` list, leniently like models: a bad optional field falls back to its default; an
+// entry with no usable name, or no usable way to read it (ssh or gpu), is left out and named, so
+// the other hosts still run.
+function parseHosts({ value, duplicatesOf, problems }: { value: unknown; duplicatesOf: (object: unknown) => string[]; problems: string[] }): HostConfig[] {
+  if (!Array.isArray(value)) {
+    problems.push("hosts: expected an array");
+    return [];
+  }
+  if (value.length > MAX_HOSTS) problems.push(`hosts: ${value.length} hosts; only the first ${MAX_HOSTS} are read`);
+  const hosts: HostConfig[] = [];
+  value.slice(0, MAX_HOSTS).forEach((entry, i) => {
+    const where = `hosts[${i}]`;
+    if (!isObject(entry)) {
+      problems.push(`${where}: expected an object (host not used)`);
+      return;
+    }
+    const parsed = parseLeniently({ schema: hostConfigSchema, value: entry, duplicates: duplicatesOf(entry), required: ["name", "ssh", "gpu"] });
+    if (!parsed.data) {
+      appendAll(problems, parsed.errors.map((e) => `${where}.${e} (host not used)`));
+      return;
+    }
+    const host = parsed.data;
+    const named = `${where} (${host.name})`;
+    if (hosts.some((h) => h.name === host.name)) {
+      problems.push(`${where}.name: duplicate name "${host.name}" (host not used)`);
+      return;
+    }
+    if ((host.ssh === undefined) === (host.gpu === undefined)) {
+      problems.push(`${named}: needs exactly one of ssh and gpu (host not used)`);
+      return;
+    }
+    appendAll(problems, parsed.errors.map((e) => `${where}.${e} (using the default)`));
+    const errors = [...parsed.errors];
+    // runs and nvidia_smi are read over SSH; a dcgm-exporter host has no shell to read them with.
+    for (const field of ["runs", "nvidia_smi"] as const) {
+      if (host.gpu !== undefined && field in entry && !errors.some((e) => e.startsWith(`${field}:`))) {
+        const why = `${field}: only read over ssh`;
+        problems.push(`${where}.${why} (ignored)`);
+        errors.push(why);
+      }
+    }
+    hosts.push({
+      ...host,
+      runs: host.ssh !== undefined ? host.runs : undefined,
+      source: host.ssh !== undefined ? "ssh" : "dcgm-exporter",
+      dcgm_url: host.gpu === undefined ? null : dcgmExporterUrl({ gpu: host.gpu }),
+      config_errors: errors,
+    });
+  });
+  return hosts;
 }
 
 // Parses an object, dropping each field that fails or occurs twice (so its default applies) and

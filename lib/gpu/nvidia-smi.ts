@@ -18,28 +18,52 @@ export type NvidiaSmiOptions = {
 // The nvidia-smi child's pid, how often it was restarted, and when it last printed.
 export type NvidiaSmiStats = { pid: number | null; restarts: number; last_line_at: string | null };
 
-export type NvidiaSmiFeed = { stop: () => Promise<void>; stats: () => NvidiaSmiStats };
+export type NvidiaSmiFeed = { stop: () => Promise<void>; stats: () => NvidiaSmiStats; kick: () => void };
+
+// How one nvidia-smi run ended: its exit, or a failure to start it at all.
+export type QueryEnd = { code: number | null; signal: string | null } | { failed: GpuStatus; reason: string };
+
+// A running long-lived query; kill ends it (and what a wrapper script started).
+export type RunningQuery = { pid: number | null; kill: () => void };
+
+// Where nvidia-smi runs: a child process here, or a command on a remote host over SSH.
+export type NvidiaSmiRunner = {
+  // For messages: the binary, and where it runs.
+  name: string;
+  // Starts `nvidia-smi <args>`; each chunk of output arrives as its complete lines.
+  stream: (args: string[], on: { lines: (lines: string[]) => void; stderr: (text: string) => void; end: (end: QueryEnd) => void }) => RunningQuery;
+  // A one-shot query's output; rejects when it fails or does not finish within timeoutMs.
+  query: (args: string[], timeoutMs: number) => Promise<string>;
+};
 
 const SILENT_INTERVALS = 5;
+const STOP_WAIT_MS = 3000;
 const APPS_TIMEOUT_MS = 10_000;
 // Messages that mean "no usable GPU here" rather than "something broke".
 const NO_GPU = /couldn't communicate with the NVIDIA driver|No devices were found|Failed to initialize NVML|NVML Shared Library Not Found/i;
+// A shell's "command not found".
+const NOT_FOUND = 127;
+// nvidia-smi prints wall-clock time without a zone, in the zone of the host it runs on (rented
+// boxes mostly run UTC): the whole quarter-hours between its clock and ours are that difference.
+const ZONE_STEP_MS = 15 * 60_000;
 
-// Keeps one `nvidia-smi --query-gpu ... -lms` child running and pushes its readings into the
-// state: restarts it with backoff when it exits, kills it when it falls silent, and asks for
-// the process list every appsIntervalMs.
-export function startNvidiaSmi({ options, state }: { options: NvidiaSmiOptions; state: LatestReadings }): NvidiaSmiFeed {
-  const supervisor = new NvidiaSmiSupervisor(options, state);
+// Keeps one `nvidia-smi --query-gpu ... -lms` running and pushes its readings into the state:
+// restarts it with backoff when it exits, kills it when it falls silent, and asks for the
+// process list every appsIntervalMs. Locally it is a child process (NVIDIA_SMI).
+export function startNvidiaSmi({ options, state, runner = localRunner(options.nvidiaSmi) }: { options: NvidiaSmiOptions; state: LatestReadings; runner?: NvidiaSmiRunner }): NvidiaSmiFeed {
+  const supervisor = new NvidiaSmiSupervisor(options, state, runner);
   supervisor.start();
   return supervisor;
 }
 
 class NvidiaSmiSupervisor implements NvidiaSmiFeed {
-  private child: ChildProcess | null = null;
-  private appsChild: ChildProcess | null = null;
+  private child: RunningQuery | null = null;
+  private childEnded: Promise<void> = Promise.resolve();
+  private queryingApps = false;
   private fields: readonly string[] = GPU_QUERY_FIELDS;
   private lastLineAt = 0;
   private readingsThisRun = 0;
+  private zoneOffsetMs: number | null = null;
   private attempt = 0;
   private restarts = 0;
   private killedWhy = "";
@@ -50,6 +74,7 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
   constructor(
     private readonly opts: NvidiaSmiOptions,
     private readonly state: LatestReadings,
+    private readonly runner: NvidiaSmiRunner,
   ) {}
 
   start() {
@@ -63,15 +88,18 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.appsChild?.kill("SIGKILL");
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        killGroup(child, "SIGTERM");
-        setTimeout(() => killGroup(child, "SIGKILL"), 2000).unref();
-      });
-    }
+    this.child?.kill();
+    // A remote command on a link that just died may never report its end.
+    await Promise.race([this.childEnded, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+  }
+
+  // Starts again now, without waiting out the backoff (a remote host that is back online).
+  kick() {
+    if (!this.restartTimer) return;
+    clearTimeout(this.restartTimer);
+    this.attempt = 0;
+    this.restarts++;
+    this.spawnChild();
   }
 
   stats(): NvidiaSmiStats {
@@ -90,48 +118,39 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
 
   private spawnChild() {
     this.restartTimer = null;
-    // Never two children: a restart is only scheduled once the previous child has closed.
+    // Never two at once: a restart is only scheduled once the previous run has ended.
     if (this.stopped || this.child) return;
-    const child = spawn(
-      this.opts.nvidiaSmi,
-      [`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits", "-lms", String(this.opts.intervalMs)],
-      // Its own process group, so a kill also reaches what a wrapper script (NVIDIA_SMI) started.
-      { stdio: ["ignore", "pipe", "pipe"], detached: true },
-    );
-    this.child = child;
     this.fields = GPU_QUERY_FIELDS;
     this.lastLineAt = Date.now();
     this.readingsThisRun = 0;
+    this.zoneOffsetMs = null;
     this.killedWhy = "";
-    let partial = "";
     let lastFailure = "";
     let stderr = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) lastFailure = this.handleLine(line) ?? lastFailure;
-      this.state.emit();
+    let ended = () => {};
+    this.childEnded = new Promise((resolve) => (ended = resolve));
+    const child = this.runner.stream([`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits", "-lms", String(this.opts.intervalMs)], {
+      lines: (lines) => {
+        for (const line of lines) lastFailure = this.handleLine(line) ?? lastFailure;
+        this.state.emit();
+      },
+      stderr: (text) => {
+        stderr = (stderr + text).slice(-2000);
+      },
+      end: (end) => {
+        ended();
+        if ("failed" in end) return this.childGone(child, end.failed, end.reason);
+        if (this.killedWhy) return this.childGone(child, "error", this.killedWhy);
+        const message = lastFailure || stderr.trim().split("\n").at(-1) || "";
+        const exit = `${this.runner.name} exited (${end.signal ?? `code ${end.code}`})${message ? `: ${message}` : ""}`;
+        const noGpu = this.readingsThisRun === 0 && (NO_GPU.test(message) || end.code === NOT_FOUND);
+        this.childGone(child, noGpu ? "unavailable" : "error", exit);
+      },
     });
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      stderr = (stderr + chunk).slice(-2000);
-    });
-    // A spawn failure (missing binary) emits "error" and maybe "close"; whichever comes first wins.
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      if (child.pid !== undefined) return;
-      const missing = err.code === "ENOENT" || err.code === "EACCES";
-      this.childGone(child, missing ? "unavailable" : "error", missing ? `${this.opts.nvidiaSmi} not found or not executable (${err.code}); set NVIDIA_SMI to its path` : err.message);
-    });
-    child.on("close", (code, signal) => {
-      if (this.killedWhy) return this.childGone(child, "error", this.killedWhy);
-      const message = lastFailure || stderr.trim().split("\n").at(-1) || "";
-      const exit = `nvidia-smi exited (${signal ?? `code ${code}`})${message ? `: ${message}` : ""}`;
-      this.childGone(child, this.readingsThisRun === 0 && NO_GPU.test(message) ? "unavailable" : "error", exit);
-    });
+    this.child = child;
   }
 
-  private childGone(child: ChildProcess, status: GpuStatus, reason: string) {
+  private childGone(child: RunningQuery, status: GpuStatus, reason: string) {
     if (this.child !== child) return;
     this.child = null;
     if (this.stopped) return;
@@ -157,12 +176,19 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
       this.readingsThisRun++;
       this.attempt = 0;
       this.state.setStatus({ status: "ok" });
-      this.state.addReading({ at: parsed.timestamp ?? Date.now(), reading: parsed.reading });
+      this.state.addReading({ at: this.toOurClock(parsed.timestamp), reading: parsed.reading });
     } else {
       const pinned = parsed.bus_id ? this.state.failGpu({ busId: parsed.bus_id, message: parsed.message }) : false;
       if (!pinned) this.state.setStatus({ status: "error", reason: parsed.message });
       return parsed.message;
     }
+  }
+
+  private toOurClock(timestamp: number | null): number {
+    const now = Date.now();
+    if (timestamp === null) return now;
+    this.zoneOffsetMs ??= Math.round((now - timestamp) / ZONE_STEP_MS) * ZONE_STEP_MS;
+    return timestamp + this.zoneOffsetMs;
   }
 
   private checkSilence() {
@@ -172,26 +198,66 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
     const allowed = this.readingsThisRun > 0 ? limit : Math.max(limit, this.opts.startupGraceMs);
     const silentFor = Date.now() - this.lastLineAt;
     if (silentFor <= allowed || this.killedWhy) return;
-    this.killedWhy = `nvidia-smi printed nothing for ${silentFor} ms; killed it`;
-    killGroup(child, "SIGKILL");
+    this.killedWhy = `${this.runner.name} printed nothing for ${silentFor} ms; killed it`;
+    child.kill();
   }
 
   // Which process holds which GPU's memory: a one-shot query, skipped while the previous one runs.
   private queryApps() {
-    if (this.appsChild || this.stopped || this.state.status === "unavailable") return;
-    this.appsChild = execFile(
-      this.opts.nvidiaSmi,
-      [`--query-compute-apps=${APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"],
-      { timeout: APPS_TIMEOUT_MS, killSignal: "SIGKILL" },
-      (err, stdout) => {
-        this.appsChild = null;
+    if (this.queryingApps || this.stopped || this.state.status === "unavailable") return;
+    this.queryingApps = true;
+    this.runner
+      .query([`--query-compute-apps=${APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], APPS_TIMEOUT_MS)
+      // A failed query leaves no trustworthy process list; the GPU stream reports the fault.
+      .then((stdout) => parseComputeApps({ text: stdout }), () => [])
+      .then((apps) => {
+        this.queryingApps = false;
         if (this.stopped) return;
-        // A failed query leaves no trustworthy process list; the GPU stream reports the fault.
-        this.state.setApps({ apps: err ? [] : parseComputeApps({ text: stdout }) });
+        this.state.setApps({ apps });
         this.state.emit();
-      },
-    );
+      });
   }
+}
+
+// nvidia-smi as a child process in its own process group, so a kill also reaches what a wrapper
+// script (NVIDIA_SMI) started; a kill is SIGTERM, then SIGKILL if it is still there after 2 s.
+function localRunner(binary: string): NvidiaSmiRunner {
+  return {
+    name: "nvidia-smi",
+    stream: (args, on) => {
+      const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+      let partial = "";
+      child.stdout!.setEncoding("utf8");
+      child.stdout!.on("data", (chunk: string) => {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        on.lines(lines);
+      });
+      child.stderr!.setEncoding("utf8");
+      child.stderr!.on("data", on.stderr);
+      // A spawn failure (missing binary) emits "error" and maybe "close"; whichever comes first wins.
+      let ended = false;
+      const end = (e: QueryEnd) => !ended && ((ended = true), on.end(e));
+      child.on("error", (err: NodeJS.ErrnoException) => {
+        if (child.pid !== undefined) return;
+        const missing = err.code === "ENOENT" || err.code === "EACCES";
+        end(missing ? { failed: "unavailable", reason: `${binary} not found or not executable (${err.code}); set NVIDIA_SMI to its path` } : { failed: "error", reason: err.message });
+      });
+      child.on("close", (code, signal) => end({ code, signal }));
+      return {
+        pid: child.pid ?? null,
+        kill: () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          killGroup(child, "SIGTERM");
+          setTimeout(() => killGroup(child, "SIGKILL"), 2000).unref();
+        },
+      };
+    },
+    query: (args, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        execFile(binary, args, { timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      }),
+  };
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals) {

@@ -1,6 +1,7 @@
 import "server-only";
 import path from "node:path";
 import { getEnv, type GpuSourceSetting } from "@/lib/env";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { LatestReadings } from "./latest-readings";
 import { startNvidiaSmi, type NvidiaSmiOptions, type NvidiaSmiStats } from "./nvidia-smi";
 import { startGpuReplay } from "./replay";
@@ -38,7 +39,7 @@ export function startGpuPoller(options: Partial<GpuPollerOptions> = {}): void {
   };
   const source = toSourceKind({ setting: opts.source });
   const writer = source === "off" ? null : startGpuSampleWriter({ flushIntervalMs: opts.flushIntervalMs, maxBuffered: config.bufferSamples });
-  const state = new LatestReadings({ source, store: (sample) => writer?.add(sample), notify: notifyListeners });
+  const state = new LatestReadings({ source, store: (sample) => writer?.add({ host: LOCAL_HOST, ...sample }), notify: notifyListeners });
   if (source === "off") state.setStatus({ status: "off" });
   const feed =
     source === "off"

@@ -6,11 +6,15 @@ import type { GpuReading } from "./types";
 // Samples waiting for the store, and how many were given up because it stayed away too long.
 export type GpuWriterStats = { buffered: number; dropped: number };
 
-export type GpuSampleWriter = { add: (sample: { at: number; reading: GpuReading }) => void; stop: () => Promise<void>; stats: () => GpuWriterStats };
+// One reading of a GPU of `host` ("local": the dashboard's own machine), taken at `at` (epoch ms).
+export type GpuSample = { host: string; at: number; reading: GpuReading };
+
+export type GpuSampleWriter = { add: (sample: GpuSample) => void; stop: () => Promise<void>; stats: () => GpuWriterStats };
 
 // What the store keeps of one reading.
-export function toSampleRow({ at, reading }: { at: number; reading: GpuReading }): GpuSampleRow {
+export function toSampleRow({ host, at, reading }: GpuSample): GpuSampleRow {
   return {
+    host,
     at,
     gpu_index: reading.index,
     utilization: reading.utilization,
@@ -22,7 +26,7 @@ export function toSampleRow({ at, reading }: { at: number; reading: GpuReading }
 }
 
 // Buffers readings and stores them in one transaction every flushIntervalMs, and once more at
-// stop, so the store sees one write per interval however many GPUs and lines arrive. While the
+// stop, so the store sees one write per interval however many hosts, GPUs and lines arrive. While the
 // store cannot take them, they stay buffered (at most maxBuffered, the oldest dropped first) and
 // go in with the first write that succeeds.
 export function startGpuSampleWriter({ flushIntervalMs, maxBuffered }: { flushIntervalMs: number; maxBuffered: number }): GpuSampleWriter {

@@ -9,11 +9,18 @@ import { modelKeySchema } from "@/lib/schemas/config";
 export type RunFileKind = "events" | "trainer_state" | "jsonl";
 export type RunFile = { path: string; relative_path: string; kind: RunFileKind };
 
-const MAX_DEPTH = 4;
+export const MAX_RUN_DEPTH = 4;
 const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
 
+// What a file is to the run readers, by its name alone; null for anything they do not read.
+export function runFileKind({ name }: { name: string }): RunFileKind | null {
+  if (name === "trainer_state.json") return "trainer_state";
+  if (name.startsWith("events.out.tfevents.")) return "events";
+  return name.endsWith(".jsonl") ? "jsonl" : null;
+}
+
 // The training artifacts under <dataDir>/runs/<key>/: TensorBoard event files and JSONL logs
-// anywhere within MAX_DEPTH folders, and one trainer_state.json (the shallowest outside a
+// anywhere within MAX_RUN_DEPTH folders, and one trainer_state.json (the shallowest outside a
 // checkpoint, else the highest checkpoint-N's). Symlinks are followed only while they stay
 // inside the data dir, and each real folder and file is read once, so link loops cost nothing.
 // At most AFS_MAX_RUN_FILES files are listed. A missing folder lists nothing, silently.
@@ -79,14 +86,14 @@ export async function scanRunDir({ dataDir, key }: { dataDir: string; key: strin
         warnings.push(`${relative(full)}: leads to what was already read here (a link loop or a second link); not read again`);
         continue;
       }
-      if (isDir && depth < MAX_DEPTH) {
+      if (isDir && depth < MAX_RUN_DEPTH) {
         seen.add(real);
         const match = CHECKPOINT_DIR.exec(entry.name);
         await walk(full, real, depth + 1, match ? Number(match[1]) : checkpoint);
         continue;
       }
-      const kind = entry.name.startsWith("events.out.tfevents.") ? "events" : entry.name.endsWith(".jsonl") ? "jsonl" : null;
-      if (isFile && entry.name === "trainer_state.json") {
+      const kind = runFileKind({ name: entry.name });
+      if (isFile && kind === "trainer_state") {
         seen.add(real);
         trainerStates.push({ path: full, depth, checkpoint });
       } else if (isFile && kind) {

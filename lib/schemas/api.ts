@@ -29,6 +29,8 @@ export const modelStatusSchema = z.object({
   stalled_since: z.string().nullable(),
   // Fields of this model's config entry that were invalid and are shown at their defaults.
   config_errors: z.array(z.string()),
+  // The host its run folder is read from: "local" or a name from the config's `hosts`.
+  host: z.string(),
 });
 export type ModelStatus = z.infer<typeof modelStatusSchema>;
 
@@ -99,7 +101,7 @@ export const costBreakdownResponseSchema = z.object({
 });
 export type CostBreakdownResponse = z.infer<typeof costBreakdownResponseSchema>;
 
-export const metricsSourceSchema = z.enum(["none", "nvidia-smi", "replay", "runs"]);
+export const metricsSourceSchema = z.enum(["none", "nvidia-smi", "replay", "dcgm-exporter", "runs"]);
 
 export const gpuUtilizationResponseSchema = z.object({
   metrics: z.array(
@@ -203,7 +205,7 @@ export const gpuReadingSchema = z.object({
 });
 
 export const gpuSnapshotSchema = z.object({
-  source: z.enum(["nvidia-smi", "replay", "off"]),
+  source: z.enum(["nvidia-smi", "replay", "off", "dcgm-exporter"]),
   // stopped: no poller runs in this process; off: AFS_GPU_SOURCE=off.
   status: z.enum(["starting", "ok", "unavailable", "error", "off", "stopped"]),
   reason: z.string().optional(),
@@ -211,3 +213,33 @@ export const gpuSnapshotSchema = z.object({
   gpus: z.array(gpuReadingSchema.extend({ processes: z.array(gpuProcessSchema) })),
 });
 export type GpuSnapshot = z.infer<typeof gpuSnapshotSchema>;
+
+// The `gpu` event of /api/stream: one host's snapshot, named.
+export const gpuEventSchema = gpuSnapshotSchema.extend({ host: z.string() });
+
+// GET /api/hosts and /api/hosts/{name}: every host the dashboard reads, "local" (this machine)
+// first. host_key_unknown: a host whose key is in no known_hosts file and AFS_SSH_TOFU is off.
+export const hostStateSchema = z.enum(["connecting", "online", "unreachable", "auth_failed", "host_key_mismatch", "host_key_unknown", "no_gpu"]);
+export type HostState = z.infer<typeof hostStateSchema>;
+
+export const hostSchema = z.object({
+  name: z.string(),
+  state: hostStateSchema,
+  reason: z.string().optional(),
+  // When the host last answered (ISO); null before it ever did.
+  last_seen: z.string().nullable(),
+  source: z.enum(["local", "ssh", "dcgm-exporter"]),
+  // How its GPUs are read: the local poller's source, or the remote nvidia-smi or exporter.
+  gpu_source: z.enum(["nvidia-smi", "replay", "off", "dcgm-exporter"]),
+  sampled_at: z.string().nullable(),
+  gpus: gpuSnapshotSchema.shape.gpus,
+  cost_per_hour: z.number().nullable(),
+  models: z.array(z.string()),
+  // A host read over SSH with `runs`: the run files copied from it, the bytes copied since this
+  // process started, the last complete pass, and why the last pass failed, if it did.
+  runs: z.object({ files: z.number().int(), bytes_read: z.number().int(), last_sync: z.string().nullable(), error: z.string().nullable() }).optional(),
+});
+export type Host = z.infer<typeof hostSchema>;
+
+export const hostsResponseSchema = z.object({ hosts: z.array(hostSchema), timestamp: z.string() });
+export type HostsResponse = z.infer<typeof hostsResponseSchema>;

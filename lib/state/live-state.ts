@@ -8,6 +8,7 @@ import { forgetRealPaths, mib } from "@/lib/data/file-cache";
 import { countSamples } from "@/lib/data/samples";
 import { validateJsonl } from "@/lib/data/validate-jsonl";
 import { getEnv } from "@/lib/env";
+import { configureFleet, hostMirrorDir, onRemoteRuns } from "@/lib/hosts/fleet";
 import { appendAll, describeError, isMissing, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
 import { appendHistory, EMPTY_HISTORY, type HistoryAggregate, type HistoryEntry } from "@/lib/history";
@@ -148,6 +149,8 @@ export function startLiveState(): void {
       .then(() => refresh(state, { checkNow: false }))
       .catch((error) => storeFailure(error) || console.error("[afs] refreshing the data dir:", error));
   const schedule = debounce(refreshInBackground, WATCH_DEBOUNCE_MS);
+  // Run files copied from remote hosts land under .afs/, which the watcher leaves out.
+  onRemoteRuns(schedule);
   let watcher: FSWatcher | null = null;
   let watcherReady = Promise.resolve();
   if (watching) {
@@ -320,10 +323,21 @@ function refresh(state: State, { checkNow }: { checkNow: boolean }): Promise<voi
 async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Promise<DataDirInputs> {
   const { dataDir } = state;
   forgetRealPaths();
-  const [{ config, warnings }, evals, runDirs] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir }), listRunFolders({ dataDir })]);
+  const [{ config, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
   appendAll(warnings, evals.warnings);
+  configureFleet({ dataDir, config });
   const models = config.models;
-  if (state.scan.state === "scanning") state.scan.files_total = 2 + models.length + models.filter((m) => runDirs.has(m.key)).length;
+  // A model's runs are read where its host's run files are: the data dir, or the copy of a
+  // remote host's (over SSH; a dcgm-exporter host has only GPUs, its models' runs stay local).
+  const runRoots = new Map<string, { root: string; folders: Set<string> }>();
+  for (const root of new Set(models.map((m) => runRoot({ dataDir, config, host: m.host })))) {
+    runRoots.set(root, { root, folders: await listRunFolders({ dataDir: root }) });
+  }
+  const runsOf = (model: (typeof models)[number]) => {
+    const { root, folders } = runRoots.get(runRoot({ dataDir, config, host: model.host }))!;
+    return folders.has(model.key) ? root : null;
+  };
+  if (state.scan.state === "scanning") state.scan.files_total = 2 + models.length + models.filter((m) => runsOf(m)).length;
   const done = () => state.scan.state === "scanning" && state.scan.files_done++;
   done();
   done();
@@ -345,8 +359,9 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
   // model at once.
   for (const model of models) {
     let run = EMPTY_RUN;
-    if (runDirs.has(model.key)) {
-      run = await readModelRun({ dataDir, key: model.key, aliases: model.metrics });
+    const root = runsOf(model);
+    if (root) {
+      run = await readModelRun({ dataDir: root, key: model.key, aliases: model.metrics });
       done();
     }
     runs.set(model.key, run);
@@ -359,6 +374,11 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
     }
   }
   return inputs;
+}
+
+function runRoot({ dataDir, config, host }: { dataDir: string; config: DataDirInputs["config"]; host: string }): string {
+  const remote = config.hosts.find((h) => h.name === host && h.source === "ssh" && h.runs);
+  return remote ? hostMirrorDir({ dataDir, host }) : dataDir;
 }
 
 function samplesFile(dataDir: string, key: string): string {

@@ -9,15 +9,17 @@ import type { Store, Tables } from "./db";
 const TABLES: { table: string; key: string[]; sourceWins?: true }[] = [
   { table: "meta", key: ["key"], sourceWins: true },
   { table: "status_updates", key: ["id"] },
-  { table: "gpu_samples", key: ["gpu_index", "at"] },
-  { table: "gpu_samples_1m", key: ["gpu_index", "minute"] },
-  { table: "gpu_samples_10m", key: ["period", "gpu_index", "high"] },
-  { table: "gpu_samples_1h", key: ["period", "gpu_index", "high"] },
+  { table: "gpu_samples", key: ["host", "gpu_index", "at"] },
+  { table: "gpu_samples_1m", key: ["host", "gpu_index", "minute"] },
+  { table: "gpu_samples_10m", key: ["host", "period", "gpu_index", "high"] },
+  { table: "gpu_samples_1h", key: ["host", "period", "gpu_index", "high"] },
   { table: "first_seen", key: ["model_key", "subject"] },
   { table: "sample_counts", key: ["path"] },
+  { table: "remote_files", key: ["host", "path"] },
+  { table: "host_keys", key: ["host"] },
 ];
 
-// Rows per page and per INSERT: the widest table has 12 columns, so 12,000 parameters, far
+// Rows per page and per INSERT: the widest table has 13 columns, so 13,000 parameters, far
 // below PostgreSQL's 65,535 (and SQLite's 32,766).
 const PAGE_ROWS = 1000;
 

@@ -15,6 +15,8 @@ export type Tables = {
   status_updates: { id: Generated<number>; model_key: string; status: string; progress: number; source: string; at: string };
   first_seen: { model_key: string; subject: string; at: string };
   sample_counts: { path: string; count: string };
+  remote_files: { host: string; path: string; read_offset: number; size: number; mtime_ms: number };
+  host_keys: { host: string; line: string; fingerprint: string; pinned_at: string };
 };
 
 export type Store = { engine: Engine; db: Kysely<Tables>; pool: pg.Pool | null };
@@ -105,9 +107,77 @@ const MIGRATIONS: Array<(t: ColumnTypes, engine: Engine) => string> = [
                  FROM gpu_samples_1m GROUP BY gpu_index, minute / ${ms};`),
       )
       .join("\n"),
+  // GPU history per host: host leads every key, so two hosts' GPU 0 at the same millisecond are
+  // both kept, and what was stored before is the dashboard's own machine's. PostgreSQL adds the
+  // column without rewriting the table and swaps the key; SQLite cannot change a key, so it
+  // rebuilds each table, with the columns in the same order (host last). The time indexes lead
+  // with host too: a host's oldest sample is one step away, and pruning goes host by host.
+  // Then how far each remote run file was copied, so a restart reads on from there ("offset" is
+  // reserved in PostgreSQL), and the SSH host keys pinned on first use (line: a known_hosts line).
+  (t, engine) =>
+    [
+      { table: "gpu_samples", key: "gpu_index, at", time: "at", index: "gpu_samples_at" },
+      { table: "gpu_samples_1m", key: "gpu_index, minute", time: "minute", index: "gpu_samples_1m_minute" },
+      { table: "gpu_samples_10m", key: "period, gpu_index, high" },
+      { table: "gpu_samples_1h", key: "period, gpu_index, high" },
+    ]
+      .map(({ table, key, time, index }) => {
+        const host = "host TEXT NOT NULL DEFAULT 'local'";
+        const timeIndex = time ? `CREATE INDEX ${table}_host_${time} ON ${table} (host, ${time});` : "";
+        if (engine === "postgres") {
+          return `ALTER TABLE ${table} ADD COLUMN ${host};
+            ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey, ADD PRIMARY KEY (host, ${key});
+            ${index ? `DROP INDEX ${index};` : ""}
+            ${timeIndex}`;
+        }
+        // Dropping the old table drops its index.
+        return `CREATE TABLE ${table}_v6 (${GPU_HISTORY_COLUMNS[table](t)}, ${host}, PRIMARY KEY (host, ${key}))${t.keyed};
+          INSERT INTO ${table}_v6 SELECT *, 'local' FROM ${table};
+          DROP TABLE ${table};
+          ALTER TABLE ${table}_v6 RENAME TO ${table};
+          ${timeIndex}`;
+      })
+      .concat(
+        `CREATE TABLE remote_files (
+           host TEXT NOT NULL,
+           path TEXT NOT NULL,
+           read_offset ${t.ms} NOT NULL,
+           size ${t.ms} NOT NULL,
+           mtime_ms ${t.ms} NOT NULL,
+           PRIMARY KEY (host, path)
+         )${t.keyed};
+         CREATE TABLE host_keys (
+           host TEXT PRIMARY KEY,
+           line TEXT NOT NULL,
+           fingerprint TEXT NOT NULL,
+           pinned_at TEXT NOT NULL
+         )${t.keyed};`,
+      )
+      .join("\n"),
 ];
 
+// The GPU history tables' columns before host came (migrations 2 and 5), for SQLite's rebuild in migration 6.
+const periodColumns = (t: ColumnTypes) =>
+  `period ${t.ms} NOT NULL, gpu_index INTEGER NOT NULL, high INTEGER NOT NULL, at ${t.ms} NOT NULL, utilization ${t.real},
+   memory_used_mb ${t.real}, memory_total_mb ${t.real}, temperature_c ${t.real}, power_w ${t.real}`;
+const GPU_HISTORY_COLUMNS: Record<string, (t: ColumnTypes) => string> = {
+  gpu_samples: (t) =>
+    `at ${t.ms} NOT NULL, gpu_index INTEGER NOT NULL, utilization ${t.real}, memory_used_mb ${t.real}, memory_total_mb ${t.real},
+     temperature_c ${t.real}, power_w ${t.real}`,
+  gpu_samples_1m: (t) =>
+    `minute ${t.ms} NOT NULL, gpu_index INTEGER NOT NULL, samples INTEGER NOT NULL, utilization_mean ${t.real}, utilization_max ${t.real},
+     memory_used_mean_mb ${t.real}, memory_used_max_mb ${t.real}, memory_total_mb ${t.real}, temperature_mean_c ${t.real},
+     temperature_max_c ${t.real}, power_mean_w ${t.real}, power_max_w ${t.real}`,
+  gpu_samples_10m: periodColumns,
+  gpu_samples_1h: periodColumns,
+};
+
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+// What brings a store from version - 1 to `version`; tests build older stores with it.
+export function migrationSql({ engine, version }: { engine: Engine; version: number }): string {
+  return MIGRATIONS[version - 1](COLUMN_TYPES[engine], engine);
+}
 
 // Advisory-lock keys are pairs; the first half says the lock is ours.
 export const LOCK_CLASS = 0x41465300;
@@ -169,7 +239,7 @@ function openSqlite(file: string): Store {
     refuseNewer(current);
     for (let v = current; v < MIGRATIONS.length; v++) {
       database.transaction(() => {
-        database.exec(MIGRATIONS[v](COLUMN_TYPES.sqlite, "sqlite"));
+        database.exec(migrationSql({ engine: "sqlite", version: v + 1 }));
         database.pragma(`user_version = ${v + 1}`);
       })();
     }
@@ -214,7 +284,7 @@ async function openPostgres(setting: Extract<StoreSetting, { engine: "postgres" 
       refuseNewer(current);
       for (let v = current; v < MIGRATIONS.length; v++) {
         await client.query("BEGIN");
-        await client.query(MIGRATIONS[v](COLUMN_TYPES.postgres, "postgres"));
+        await client.query(migrationSql({ engine: "postgres", version: v + 1 }));
         await client.query("UPDATE schema_version SET version = $1", [v + 1]);
         await client.query("COMMIT");
       }

@@ -22,17 +22,24 @@ export function greatest(engine: Engine, a: string, b: string): string {
   return engine === "sqlite" ? `COALESCE(MAX(${a}, ${b}), ${a}, ${b})` : `GREATEST(${a}, ${b})`;
 }
 
-// Every raw sample with its time as `t`. SQLite reads along each GPU's primary key (gpu_index,
-// at) rather than the time index, which would look every row up again in the table, finding
-// the GPUs by skipping through that key one step each; PostgreSQL plans this well by itself.
-export function rawSampleRows(engine: Engine): string {
-  if (engine === "postgres") return "(SELECT at AS t, * FROM gpu_samples)";
-  return `(SELECT at AS t, * FROM gpu_samples WHERE gpu_index IN (
-     WITH RECURSIVE gpus(i) AS (
-       SELECT MIN(gpu_index) FROM gpu_samples
-       UNION ALL SELECT (SELECT MIN(gpu_index) FROM gpu_samples WHERE gpu_index > i) FROM gpus WHERE i IS NOT NULL
-     )
-     SELECT i FROM gpus))`;
+// Every raw sample of one host with its time as `t`. SQLite reads along each GPU's primary key
+// (host, gpu_index, at) rather than the time index, which would look every row up again in the
+// table, finding the GPUs by skipping through that key; PostgreSQL plans this well by itself.
+export function rawSampleRows(engine: Engine, host: string): RawBuilder<unknown> {
+  if (engine === "postgres") return sql`(SELECT at AS t, * FROM gpu_samples WHERE host = ${host})`;
+  return sql`(SELECT at AS t, * FROM gpu_samples WHERE host = ${host} AND gpu_index IN (${distinctValues({ table: "gpu_samples", column: "gpu_index", within: sql`host = ${host}` })}))`;
+}
+
+// The distinct values of `column` among the rows `within` picks, skipping through an index that
+// the column leads (after the ones `within` fixes) one step per value: SQLite has no skip scan
+// of its own and would read the whole index.
+export function distinctValues({ table, column, within }: { table: string; column: string; within: RawBuilder<unknown> }): RawBuilder<unknown> {
+  const [from, col] = [sql.table(table), sql.ref(column)];
+  return sql`WITH RECURSIVE found(v) AS (
+      SELECT MIN(${col}) FROM ${from} WHERE ${within}
+      UNION ALL SELECT (SELECT MIN(${col}) FROM ${from} WHERE ${within} AND ${col} > v) FROM found WHERE v IS NOT NULL
+    )
+    SELECT v FROM found WHERE v IS NOT NULL`;
 }
 
 // Per GPU and group, the row with the highest utilization (high = 1) or the lowest (high = 0),
@@ -40,15 +47,15 @@ export function rawSampleRows(engine: Engine): string {
 // columns of a MAX()/MIN() aggregate from the row it picked; PostgreSQL says so with DISTINCT ON.
 export function pickRows(
   engine: Engine,
-  { rows, high, group, where }: { rows: string; high: 0 | 1; group: RawBuilder<unknown>; where: RawBuilder<unknown> },
+  { rows, high, group, where }: { rows: RawBuilder<unknown>; high: 0 | 1; group: RawBuilder<unknown>; where: RawBuilder<unknown> },
 ): RawBuilder<unknown> {
   const columns = sql.raw("memory_used_mb, memory_total_mb, temperature_c, power_w");
   if (engine === "sqlite") {
     return sql`SELECT gpu_index, at, ${sql.raw(high ? "MAX" : "MIN")}(utilization) AS utilization, ${columns}, ${sql.raw(String(high))} AS high, ${group} AS grp
-      FROM ${sql.raw(rows)} AS src WHERE ${where} GROUP BY gpu_index, grp`;
+      FROM ${rows} AS src WHERE ${where} GROUP BY gpu_index, grp`;
   }
   // Wrapped, as a part of a UNION may not have its own ORDER BY.
   return sql`SELECT * FROM (SELECT DISTINCT ON (gpu_index, grp) gpu_index, at, utilization, ${columns}, ${sql.raw(String(high))} AS high, grp
-    FROM (SELECT *, ${group} AS grp FROM ${sql.raw(rows)} AS src WHERE ${where}) AS grouped
+    FROM (SELECT *, ${group} AS grp FROM ${rows} AS src WHERE ${where}) AS grouped
     ORDER BY gpu_index, grp, utilization ${sql.raw(high ? "DESC" : "ASC")} NULLS LAST, at) AS picked`;
 }

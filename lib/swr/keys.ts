@@ -1,3 +1,4 @@
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import type { TimeRange } from "@/lib/schemas/time-range";
 
 // SWR keys are the API paths themselves, shared by the server page (which fills the SWR
@@ -12,7 +13,10 @@ export const KEYS = {
   throughput: (model: string) => `/api/metrics/throughput?model=${model}`,
   // Two points per series and model: enough to tell which models have loss curves.
   lossIndex: "/api/metrics/training-loss?points=2",
-  gpu: (range: TimeRange) => `/api/metrics/gpu-utilization?range=${range}`,
+  // This machine's key has no ?host=, as before hosts: the server page fills it for the first paint.
+  gpu: (range: TimeRange, host: string = LOCAL_HOST) =>
+    host === LOCAL_HOST ? `/api/metrics/gpu-utilization?range=${range}` : `/api/metrics/gpu-utilization?range=${range}&host=${encodeURIComponent(host)}`,
+  hosts: "/api/hosts",
 } as const;
 
 export const STREAM_URL = "/api/stream";

@@ -5,6 +5,8 @@ import { GET as getUtilization } from "@/app/api/metrics/gpu-utilization/route";
 import { GET as stream } from "@/app/api/stream/route";
 import { publishEvent } from "@/lib/events";
 import { startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { LOCAL_HOST } from "@/lib/schemas/config";
+import { insertGpuSamples } from "@/lib/store/gpu-samples";
 import { call, makeDataDir, until } from "../helpers";
 
 const FAKE = path.resolve(__dirname, "../../scripts/fake-nvidia-smi.mjs");
@@ -37,6 +39,31 @@ describe("GPU endpoints over the real poller", () => {
     expect(typeof history.current_utilization).toBe("number");
     expect((await call(getUtilization, { url: "/api/metrics/gpu-utilization?range=2h" })).status).toBe(400);
     expect((await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m&gpu=3" }))).metrics).toEqual([]);
+    // This machine by its name; a host with no history has none, whatever this machine reads.
+    expect((await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m&host=local" }))).source).toBe("nvidia-smi");
+    expect(await json(call(getUtilization, { url: "/api/metrics/gpu-utilization?range=15m&host=gpu-box-1" }))).toEqual({ metrics: [], current_utilization: null, source: "none" });
+  });
+
+  it("answer one host's stored history: this machine's by default, another's by ?host=, 400 for a name no host can have", async () => {
+    makeDataDir();
+    const at = Date.now() - 60_000;
+    const sample = (host: string, gpu_index: number, utilization: number) => ({ host, at, gpu_index, utilization, memory_used_mb: 1024, memory_total_mb: 81_920, temperature_c: 40, power_w: 100 });
+    await insertGpuSamples({ samples: [sample(LOCAL_HOST, 0, 10), sample("gpu-box-1", 0, 90), sample("gpu-box-1", 1, 80)] });
+    const point = (gpu_index: number, utilization: number) => ({ timestamp: new Date(at).toISOString(), gpu_index, utilization, memory_used_gb: 1, memory_total_gb: 80 });
+    const get = (query: string) => json(call(getUtilization, { url: `/api/metrics/gpu-utilization?range=15m${query}` }));
+
+    const local = await get("");
+    expect(local).toEqual({ metrics: [point(0, 10)], current_utilization: null, source: "none" });
+    expect(await get("&host=local")).toEqual(local);
+    // A host nothing reads now (destroyed, or gone from the config) keeps its history.
+    expect(await get("&host=gpu-box-1")).toEqual({ metrics: [point(0, 90), point(1, 80)], current_utilization: null, source: "none" });
+    expect(await get("&host=gpu-box-1&gpu=1")).toEqual({ metrics: [point(1, 80)], current_utilization: null, source: "none" });
+
+    for (const host of ["GPU-box", "-x", "a/b", "", "a".repeat(65)]) {
+      const res = await call(getUtilization, { url: `/api/metrics/gpu-utilization?host=${encodeURIComponent(host)}` });
+      expect(res.status, host).toBe(400);
+      expect(await res.json(), host).toEqual({ error: "Invalid request", details: ["host: must match ^[a-z0-9][a-z0-9_.-]{0,63}$"] });
+    }
   });
 
   it("say replay when replaying a capture", async () => {
@@ -68,7 +95,7 @@ describe("GPU endpoints over the real poller", () => {
 
   it("stream a gpu event per sample", async () => {
     makeDataDir();
-    const unbridge = subscribeGpuSnapshots((s) => publishEvent({ type: "gpu", data: s }));
+    const unbridge = subscribeGpuSnapshots((s) => publishEvent({ type: "gpu", data: { ...s, host: "local" } }));
     try {
       startGpuPoller({ ...FAST, source: "nvidia-smi", nvidiaSmi: FAKE });
       const abort = new AbortController();

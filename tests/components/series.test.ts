@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseModel, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
+import { chooseHost, chooseModel, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
 import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
 import { appendGpuSnapshot, snapshotUtilization } from "@/lib/swr/gpu-history";
 
@@ -40,6 +40,16 @@ describe("gpuSeries", () => {
     expect(hasGpuData(undefined)).toBe(false);
     expect(hasGpuData({ metrics: [], current_utilization: null, source: "none" })).toBe(false);
     expect(hasGpuData({ metrics: [point(0)], current_utilization: 50, source: "replay" })).toBe(true);
+  });
+});
+
+describe("chooseHost", () => {
+  it("takes the host asked for while it exists, else this machine", () => {
+    expect(chooseHost({ requested: "box-a", hosts: ["local", "box-a"] })).toBe("box-a");
+    expect(chooseHost({ requested: "gone", hosts: ["local", "box-a"] })).toBe("local");
+    expect(chooseHost({ requested: null, hosts: ["local", "box-a"] })).toBe("local");
+    // Before the host list arrives the URL is trusted, so a reload does not flash this machine's chart.
+    expect(chooseHost({ requested: "box-a", hosts: undefined })).toBe("box-a");
   });
 });
 

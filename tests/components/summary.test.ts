@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { inProgressDetail, summarizeEstimate } from "@/components/overview/summary";
-import type { ModelStatus, TrainingStatusResponse } from "@/lib/schemas/api";
+import { countHosts, inProgressDetail, summarizeEstimate } from "@/components/overview/summary";
+import type { Host, ModelStatus, TrainingStatusResponse } from "@/lib/schemas/api";
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 
@@ -54,5 +54,33 @@ describe("the estimated completion card", () => {
 
   it("with nothing running there is nothing to estimate", () => {
     expect(summarizeEstimate({ training: training({ at: null, models: [] }), models: [], now: NOW }).detail).toBe("no model is running");
+  });
+});
+
+describe("the host and GPU counts", () => {
+  const gpu = (index: number, utilization: number | null) => ({ index, utilization }) as Host["gpus"][number];
+  const host = (name: string, state: Host["state"], gpus: Host["gpus"] = [], models: string[] = []) => ({ name, state, gpus, models }) as Host;
+
+  it("counts hosts that answer as online, and GPUs busy from 10% utilization", () => {
+    const counts = countHosts([
+      host("local", "online", [gpu(0, 9.9), gpu(1, 10)]),
+      host("box-a", "online", [gpu(0, 100), gpu(1, 0)]),
+      host("box-b", "no_gpu"),
+      host("box-c", "connecting"),
+    ]);
+    expect(counts).toEqual({ online: 3, total: 4, busy: 2, idle: 2 });
+  });
+
+  it("leaves out GPUs of hosts that do not answer, and GPUs without a reading", () => {
+    const counts = countHosts([host("box-a", "unreachable", [gpu(0, 90)]), host("box-b", "online", [gpu(0, null), gpu(1, 50)])]);
+    expect(counts).toEqual({ online: 1, total: 2, busy: 1, idle: 0 });
+  });
+
+  it("counts this machine only when it has GPUs or models", () => {
+    const remote = host("box-a", "auth_failed");
+    expect(countHosts([host("local", "no_gpu"), remote])).toEqual({ online: 0, total: 1, busy: 0, idle: 0 });
+    expect(countHosts([host("local", "no_gpu", [], ["majora-v1"]), remote])).toEqual({ online: 1, total: 2, busy: 0, idle: 0 });
+    expect(countHosts([host("local", "online", [gpu(0, 0)])])).toEqual({ online: 1, total: 1, busy: 0, idle: 1 });
+    expect(countHosts([])).toEqual({ online: 0, total: 0, busy: 0, idle: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { parseTheme, themeCookie } from "@/lib/theme";
 describe("tabs in the URL", () => {
   it("reads ?tab=, falling back to the overview", () => {
     expect(parseTab("metrics")).toBe("metrics");
+    expect(parseTab("hosts")).toBe("hosts");
     expect(parseTab("nope")).toBe("overview");
     expect(parseTab(undefined)).toBe("overview");
     expect(parseTab(["costs"])).toBe("overview");
@@ -20,6 +21,8 @@ describe("tabs in the URL", () => {
 
   it("moves with the arrow keys, wrapping, and jumps with Home and End", () => {
     expect(nextTab("overview", "ArrowRight")).toBe("models");
+    expect(nextTab("metrics", "ArrowRight")).toBe("hosts");
+    expect(nextTab("hosts", "ArrowRight")).toBe("registry");
     expect(nextTab("overview", "ArrowLeft")).toBe("registry");
     expect(nextTab("registry", "ArrowRight")).toBe("overview");
     expect(nextTab("costs", "Home")).toBe("overview");
@@ -33,7 +36,10 @@ describe("time ranges and keys", () => {
     expect(parseTimeRange("15m")).toBe("15m");
     expect(parseTimeRange("30d")).toBe("1h");
     expect(parseTimeRange(undefined)).toBe("1h");
+    // This machine's key is the one the server page fills; another host's names it.
     expect(KEYS.gpu("6h")).toBe("/api/metrics/gpu-utilization?range=6h");
+    expect(KEYS.gpu("6h", "local")).toBe("/api/metrics/gpu-utilization?range=6h");
+    expect(KEYS.gpu("15m", "box-a")).toBe("/api/metrics/gpu-utilization?range=15m&host=box-a");
   });
 });
 

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { toSampleRow } from "@/lib/gpu/sample-writer";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import type { GpuSampleRow } from "@/lib/store/gpu-samples";
 
 // GPU history made of the real 108 s H100 capture, for the store's tests.
@@ -13,7 +14,7 @@ export const DAY = 24 * HOUR;
 
 // The capture laid down so its last sample lands at `endAt`.
 export function captureRows({ gpu, endAt }: { gpu: number; endAt: number }): GpuSampleRow[] {
-  return stream.map(({ timestamp, reading }) => ({ ...toSampleRow({ at: endAt - (lastAt - timestamp!), reading }), gpu_index: gpu }));
+  return stream.map(({ timestamp, reading }) => ({ ...toSampleRow({ host: LOCAL_HOST, at: endAt - (lastAt - timestamp!), reading }), gpu_index: gpu }));
 }
 
 // The capture every 67 min 7 s for a week on GPU 0, and 20 min later on GPU 1, so captures fall

@@ -1,11 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeCurrentStore } from "@/lib/store/db";
 import { insertGpuSamples } from "@/lib/store/gpu-samples";
 import { makeDataDir } from "../helpers";
-import { storeRows } from "../support/store";
+import { createStoreAt, storeRows } from "../support/store";
 import { asPoint, weekRows, type Minute } from "./capture";
 
 // SQLite stores made before the periods existed; a PostgreSQL store starts with them.
@@ -15,18 +12,15 @@ describe("the periods' migration on SQLite", () => {
   const periods = (table: string) => storeRows<Record<string, number>>(`SELECT * FROM ${table} ORDER BY period, gpu_index, high`);
 
   it("fills the periods of a store migrated from the 1-minute rollups alone, as samples arriving would", async () => {
-    const dir = makeDataDir();
+    makeDataDir();
     await insertGpuSamples({ samples: weekRows() });
     const kept = { tenMinutes: await periods("gpu_samples_10m"), hours: await periods("gpu_samples_1h") };
     expect(kept.hours.length).toBeGreaterThan(0);
-    // Back to the version before the periods' migration, under another name so the store opens it afresh.
+    // The same rollups in a store at the version before the periods' migration (and before hosts).
+    const minutes = (await storeRows("SELECT * FROM gpu_samples_1m")).map(({ host, ...m }) => m);
     await closeCurrentStore();
-    const older = path.join(dir, "older.db");
-    fs.renameSync(process.env.AFS_DB!, older);
-    const db = new Database(older);
-    db.exec("DROP TABLE gpu_samples_10m; DROP TABLE gpu_samples_1h; PRAGMA user_version = 4");
-    db.close();
-    process.env.AFS_DB = older;
+    makeDataDir();
+    await createStoreAt({ version: 4, rows: { gpu_samples_1m: minutes } });
     const migrated = { tenMinutes: await periods("gpu_samples_10m"), hours: await periods("gpu_samples_1h") };
     // Where minutes tie, either may be picked: the picked value and the minute's own values must agree.
     const picked = (rows: Array<Record<string, number>>) => rows.map(({ period, gpu_index, high, utilization }) => ({ period, gpu_index, high, utilization }));

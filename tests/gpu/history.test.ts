@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LOCAL_HOST } from "@/lib/schemas/config";
 import { closeCurrentStore } from "@/lib/store/db";
 import { insertGpuSamples, pruneGpuHistory, queryGpuHistory, type GpuHistoryPoint, type GpuSampleRow } from "@/lib/store/gpu-samples";
 import { makeDataDir } from "../helpers";
@@ -19,7 +20,7 @@ describe("queryGpuHistory", () => {
 
   it("keeps the 98 % peak and the idle floor when squeezing 215 samples into 20 points", async () => {
     // 110 s: the whole capture, so each of the 10 buckets holds samples.
-    const rows = await queryGpuHistory({ rangeMs: 110_000, points: 20, now: NOW });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 110_000, points: 20, now: NOW });
     const gpu0 = rows.filter((r) => r.gpu_index === 0);
     expect(gpu0.length).toBeGreaterThanOrEqual(15);
     expect(gpu0.length).toBeLessThanOrEqual(20);
@@ -33,7 +34,7 @@ describe("queryGpuHistory", () => {
   });
 
   it("answers the response's units: GiB and ISO timestamps", async () => {
-    const rows = await queryGpuHistory({ rangeMs: 5 * 60_000, gpu: 0, now: NOW });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 5 * 60_000, gpu: 0, now: NOW });
     expect(rows.every((r) => r.memory_total_gb === 79.647)).toBe(true);
     expect(Math.max(...rows.map((r) => r.memory_used_gb!))).toBe(6.136);
     expect(rows.at(-1)).toEqual({
@@ -49,13 +50,13 @@ describe("queryGpuHistory", () => {
 
   it("never returns more than `points` rows per GPU", async () => {
     for (const points of [4, 7, 50, 500]) {
-      const rows = await queryGpuHistory({ rangeMs: 10 * 60_000, points, now: NOW });
+      const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 10 * 60_000, points, now: NOW });
       for (const gpu of [0, 1]) expect(rows.filter((r) => r.gpu_index === gpu).length).toBeLessThanOrEqual(points);
     }
   });
 
   it("returns every sample when the range holds fewer than the buckets", async () => {
-    const rows = await queryGpuHistory({ rangeMs: 10_000, gpu: 0, points: 500, now: NOW });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 10_000, gpu: 0, points: 500, now: NOW });
     expect(rows.map((r) => r.timestamp)).toEqual(
       captureRows({ gpu: 0, endAt: NOW - 1000 })
         .filter((r) => r.at >= NOW - 10_000)
@@ -64,16 +65,16 @@ describe("queryGpuHistory", () => {
   });
 
   it("filters by GPU and by range", async () => {
-    const gpu1 = await queryGpuHistory({ rangeMs: 5 * 60_000, gpu: 1, now: NOW });
+    const gpu1 = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 5 * 60_000, gpu: 1, now: NOW });
     expect(gpu1.length).toBeGreaterThan(0);
     expect(gpu1.every((r) => r.gpu_index === 1)).toBe(true);
     expect(gpu1.at(-1)!.timestamp).toBe(new Date(NOW - 31_000).toISOString());
 
     // GPU 1's capture ended 31 s ago, so a 30 s window holds only GPU 0.
-    const recent = await queryGpuHistory({ rangeMs: 30_000, now: NOW });
+    const recent = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 30_000, now: NOW });
     expect(new Set(recent.map((r) => r.gpu_index))).toEqual(new Set([0]));
     expect(recent.every((r) => Date.parse(r.timestamp) >= NOW - 30_000)).toBe(true);
-    expect(await queryGpuHistory({ rangeMs: 30_000, gpu: 7, now: NOW })).toEqual([]);
+    expect(await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 30_000, gpu: 7, now: NOW })).toEqual([]);
   });
 });
 
@@ -118,14 +119,14 @@ describe("1-minute rollups and pruneGpuHistory", () => {
     const cutoff = NOW - 48 * HOUR;
 
     // 500 points over 50 h: 12-minute buckets, all from the 10-minute periods.
-    const coarse = await queryGpuHistory({ rangeMs: 50 * HOUR, gpu: 0, points: 500, now: NOW });
+    const coarse = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 50 * HOUR, gpu: 0, points: 500, now: NOW });
     expect(coarse.length).toBeLessThanOrEqual(500);
     expect(coarse.every((r) => Date.parse(r.timestamp) % 60_000 === 0)).toBe(true);
     expect(coarse.filter((r) => Date.parse(r.timestamp) < cutoff).map((r) => r.utilization)).toContain(98);
     expect(coarse.filter((r) => Date.parse(r.timestamp) >= cutoff).map((r) => r.utilization)).toContain(98);
 
     // 10000 points over 50 h: 36 s buckets, raw where raw samples exist, rollups before.
-    const fine = await queryGpuHistory({ rangeMs: 50 * HOUR, gpu: 0, points: 10_000, now: NOW });
+    const fine = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 50 * HOUR, gpu: 0, points: 10_000, now: NOW });
     expect(fine.length).toBeLessThanOrEqual(10_000);
     const older = fine.filter((r) => Date.parse(r.timestamp) < cutoff);
     const recent = fine.filter((r) => Date.parse(r.timestamp) >= cutoff);
@@ -140,7 +141,7 @@ describe("1-minute rollups and pruneGpuHistory", () => {
   it("merges a late sample into its minute's rollup and ignores a duplicate", async () => {
     await insertGpuSamples({ samples: old() });
     const first = (await rollups())[0];
-    const late = { at: first.minute + 1, gpu_index: 0, utilization: 100, memory_used_mb: 7000, memory_total_mb: 81559, temperature_c: 50, power_w: 600 };
+    const late = { host: LOCAL_HOST, at: first.minute + 1, gpu_index: 0, utilization: 100, memory_used_mb: 7000, memory_total_mb: 81559, temperature_c: 50, power_w: 600 };
     await insertGpuSamples({ samples: [late] });
     await insertGpuSamples({ samples: [late, old()[0]] });
     const merged = (await rollups())[0];
@@ -163,7 +164,42 @@ describe("1-minute rollups and pruneGpuHistory", () => {
   });
 
   it("refuses fewer than 4 points", async () => {
-    await expect(queryGpuHistory({ rangeMs: 60_000, points: 3, now: NOW })).rejects.toThrow(RangeError);
+    await expect(queryGpuHistory({ host: LOCAL_HOST, rangeMs: 60_000, points: 3, now: NOW })).rejects.toThrow(RangeError);
+  });
+});
+
+describe("hosts", () => {
+  const REMOTE = "gpu-box-1";
+  // The same capture, GPU and milliseconds on another host, which ran at a steady 7 %.
+  const remoteRows = (rows: GpuSampleRow[]) => rows.map((r) => ({ ...r, host: REMOTE, utilization: 7 }));
+  const byHost = (table: string) => storeRows(`SELECT host, COUNT(*) AS n FROM ${table} GROUP BY host ORDER BY host`);
+
+  it("keeps two hosts' samples of the same GPU at the same milliseconds apart, from raw samples to hours", async () => {
+    const local = weekRows();
+    await insertGpuSamples({ samples: [...local, ...remoteRows(local)] });
+    expect(await byHost("gpu_samples")).toEqual([{ host: REMOTE, n: local.length }, { host: LOCAL_HOST, n: local.length }]);
+    for (const table of ["gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h"]) {
+      const [remote, own] = await byHost(table);
+      expect(remote, table).toEqual({ ...own, host: REMOTE });
+    }
+    // Raw samples, 1-minute rollups, 10-minute and 1-hour periods: each host answers its own.
+    for (const rangeMs of [10 * 60_000, DAY, 7 * DAY, 30 * DAY]) {
+      const remote = await queryGpuHistory({ host: REMOTE, rangeMs, now: NOW });
+      const own = await queryGpuHistory({ host: LOCAL_HOST, rangeMs, now: NOW });
+      expect(remote.length, `${rangeMs} ms`).toBeGreaterThan(0);
+      expect(new Set(remote.map((r) => r.utilization)), `${rangeMs} ms`).toEqual(new Set([7]));
+      expect(Math.max(...own.map((r) => r.utilization!)), `${rangeMs} ms`).toBe(98);
+    }
+    expect(await queryGpuHistory({ host: "gpu-box-2", rangeMs: 7 * DAY, now: NOW })).toEqual([]);
+  });
+
+  it("prunes every host", async () => {
+    process.env.AFS_RETENTION_AGG_DAYS = "2";
+    const old = captureRows({ gpu: 0, endAt: NOW - 3 * DAY });
+    await insertGpuSamples({ samples: [...old, ...remoteRows(old)] });
+    const minutes = (await storeRows("SELECT host FROM gpu_samples_1m")).length;
+    expect(await pruneGpuHistory({ now: NOW })).toEqual({ deletedSamples: 430, deletedMinutes: minutes });
+    for (const table of ["gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h"]) expect(await byHost(table), table).toEqual([]);
   });
 });
 
@@ -201,7 +237,7 @@ describe("10-minute and 1-hour periods", () => {
   });
 
   it("answers 7 days in 500 points from the 10-minute periods, keeping every capture's 98 % peak", async () => {
-    const rows = await queryGpuHistory({ rangeMs: 7 * DAY, points: 500, now: NOW });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs: 7 * DAY, points: 500, now: NOW });
     const all = await minutes();
     for (const gpu of [0, 1]) {
       const points = rows.filter((r) => r.gpu_index === gpu);
@@ -224,14 +260,14 @@ describe("10-minute and 1-hour periods", () => {
     // 250 buckets of exactly 10 minutes, the first starting on a period boundary.
     const from = NOW - 3 * DAY;
     const rangeMs = 250 * 10 * 60_000 - 1;
-    const rows = await queryGpuHistory({ rangeMs, points: 500, now: from + rangeMs });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs, points: 500, now: from + rangeMs });
     await expectPicksOfMinutes({ rows, from, to: from + rangeMs, periodMs: 10 * 60_000 });
   });
 
   it("answers what the minutes say when each bucket is one hour", async () => {
     const from = NOW - 3 * DAY;
     const rangeMs = 24 * HOUR - 1;
-    const rows = await queryGpuHistory({ rangeMs, points: 48, now: from + rangeMs });
+    const rows = await queryGpuHistory({ host: LOCAL_HOST, rangeMs, points: 48, now: from + rangeMs });
     await expectPicksOfMinutes({ rows, from, to: from + rangeMs, periodMs: HOUR });
   });
 });

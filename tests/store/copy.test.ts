@@ -18,7 +18,9 @@ import { stopCoordination } from "@/lib/store/coordination";
 import { copyStore } from "@/lib/store/copy";
 import { closeCurrentStore, closeStore, getStore, openStore, type Store } from "@/lib/store/db";
 import { insertGpuSamples } from "@/lib/store/gpu-samples";
-import { HOUR, NOW, weekRows } from "../gpu/capture";
+import { pinHostKey } from "@/lib/store/host-keys";
+import { saveRemoteFiles } from "@/lib/store/remote-files";
+import { captureRows, HOUR, NOW, weekRows } from "../gpu/capture";
 import { createDatabase, pgQuery } from "../support/postgres";
 import { storeRows } from "../support/store";
 import { call, postJson, TEST_TOKEN } from "../helpers";
@@ -27,7 +29,9 @@ import { call, postJson, TEST_TOKEN } from "../helpers";
 // dashboard then answers the same from either.
 const ROOT = path.resolve(__dirname, "..", "..");
 const DEMO = path.join(ROOT, "data");
-const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts"];
+const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts", "remote_files", "host_keys"];
+// A remote host with GPU history, run files read part way, and its pinned key.
+const REMOTE = "gpu-box-1";
 const DEMO_KEYS = ["majora-v1", "veran-v5", "kestrel-v2", "orin-v3", "sable-v1"];
 
 const adminUrl = () => process.env.AFS_TEST_PG_ADMIN_URL!;
@@ -89,6 +93,7 @@ async function readAnswers() {
   for (const key of DEMO_KEYS) answers[`model ${key}`] = await json(call(getModel, { params: { key } }));
   // 1h reads raw samples, 24h the 1-minute rollups, 7d the 10-minute and 1-hour periods.
   for (const range of ["1h", "24h", "7d"]) answers[`gpu ${range}`] = await json(call(getUtilization, { url: `/api/metrics/gpu-utilization?range=${range}` }));
+  answers[`gpu ${REMOTE}`] = await json(call(getUtilization, { url: `/api/metrics/gpu-utilization?host=${REMOTE}&range=1h` }));
   return answers;
 }
 
@@ -121,6 +126,15 @@ describe("npm run store:copy", () => {
     expect((await post({ model_key: "orin-v3", status: "paused", progress: 52.5 })).status).toBe(200);
     expect((await post({ model_key: "veran-v5", status: "running", progress: 81 })).status).toBe(200);
     await insertGpuSamples({ samples: weekRows() });
+    await insertGpuSamples({ samples: captureRows({ gpu: 0, endAt: NOW - 60_000 }).map((r) => ({ ...r, host: REMOTE })) });
+    await saveRemoteFiles({
+      host: REMOTE,
+      files: [
+        { path: "/runs/a/metrics.jsonl", offset: 4096, size: 8192, mtime_ms: NOW - HOUR },
+        { path: "/runs/b/trainer_state.json", offset: 0, size: 2_500_000_000, mtime_ms: NOW - 2 * HOUR },
+      ],
+    });
+    await pinHostKey({ host: REMOTE, line: `${REMOTE} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`, fingerprint: "SHA256:test" });
     // Read an hour on, by a fresh state as a restarted server would (a running one keeps the
     // time of its last change in `timestamp` and `generated_at`): a sighting the copy lost would
     // be made anew at this time on PostgreSQL, and move the models' last_update.
@@ -152,6 +166,7 @@ describe("npm run store:copy", () => {
       const source = (sourceDump = await dumpStore(from));
       // The demo's store has rows in every table, or the copy of one would go untested.
       for (const table of TABLES) expect(source[table].length, table).toBeGreaterThan(0);
+      expect(source.gpu_samples.filter((row) => JSON.parse(row).host === REMOTE)).toHaveLength(215);
 
       const report = await copyStore({ from, to });
       expect(report.tables.map((t) => t.table)).toEqual(TABLES);
@@ -182,6 +197,10 @@ describe("npm run store:copy", () => {
 
   it("answers the same from the copy, and goes on numbering statuses after the copied ones", async () => {
     process.env.DATABASE_URL = target.url;
+    const remote = sqliteAnswers[`gpu ${REMOTE}`] as { metrics: unknown[]; source: string };
+    expect(remote.metrics.length).toBeGreaterThan(0);
+    // Nothing reads that host in this process: its history is there, no live source.
+    expect(remote.source).toBe("none");
     expect(await readAnswers()).toEqual(sqliteAnswers);
     // The reads stored nothing new: every sighting, status and count they need was copied.
     expect(await dumpStore(await getStore())).toEqual(sourceDump);
