@@ -116,6 +116,9 @@ test.describe("remote GPU hosts over SSH", () => {
     await expect.poll(async () => (await host("box-a")).state, { timeout: 30_000, intervals: [250] }).toBe("unreachable");
     console.log(`sshd killed to unreachable: ${Date.now() - killed} ms`);
     expect((await host("box-a")).reason).toBeTruthy();
+    // A box that is gone keeps what was read from it: its curve and its GPU history.
+    expect(await lossSteps("box-a-model")).toEqual(Array.from({ length: step }, (_, i) => i + 1));
+    expect((await call<{ metrics: unknown[] }>(server, "/api/metrics/gpu-utilization?host=box-a&range=15m")).body.metrics.length).toBeGreaterThan(0);
     // Written while the host cannot be read: copied once it is back.
     appendSteps("box-a", 7);
     await sshd.restart();

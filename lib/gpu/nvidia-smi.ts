@@ -30,7 +30,9 @@ export type RunningQuery = { pid: number | null; kill: () => void };
 export type NvidiaSmiRunner = {
   // For messages: the binary, and where it runs.
   name: string;
-  // Starts `nvidia-smi <args>`; each chunk of output arrives as its complete lines.
+  // Starts `nvidia-smi <args>`; each chunk of output arrives as its complete lines. `end` may be
+  // called more than once (a spawn failure's error and close, a remote run given up on that
+  // reports later): the first call counts, and nothing that run says after it is read.
   stream: (args: string[], on: { lines: (lines: string[]) => void; stderr: (text: string) => void; end: (end: QueryEnd) => void }) => RunningQuery;
   // A one-shot query's output; rejects when it fails or does not finish within timeoutMs.
   query: (args: string[], timeoutMs: number) => Promise<string>;
@@ -128,9 +130,11 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
     let lastFailure = "";
     let stderr = "";
     let ended = () => {};
+    let over = false;
     this.childEnded = new Promise((resolve) => (ended = resolve));
     const child = this.runner.stream([`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits", "-lms", String(this.opts.intervalMs)], {
       lines: (lines) => {
+        if (over) return;
         for (const line of lines) lastFailure = this.handleLine(line) ?? lastFailure;
         this.state.emit();
       },
@@ -138,6 +142,8 @@ class NvidiaSmiSupervisor implements NvidiaSmiFeed {
         stderr = (stderr + text).slice(-2000);
       },
       end: (end) => {
+        if (over) return;
+        over = true;
         ended();
         if ("failed" in end) return this.childGone(child, end.failed, end.reason);
         if (this.killedWhy) return this.childGone(child, "error", this.killedWhy);
@@ -235,15 +241,13 @@ function localRunner(binary: string): NvidiaSmiRunner {
       });
       child.stderr!.setEncoding("utf8");
       child.stderr!.on("data", on.stderr);
-      // A spawn failure (missing binary) emits "error" and maybe "close"; whichever comes first wins.
-      let ended = false;
-      const end = (e: QueryEnd) => !ended && ((ended = true), on.end(e));
+      // A spawn failure (missing binary) emits "error" and maybe "close".
       child.on("error", (err: NodeJS.ErrnoException) => {
         if (child.pid !== undefined) return;
         const missing = err.code === "ENOENT" || err.code === "EACCES";
-        end(missing ? { failed: "unavailable", reason: `${binary} not found or not executable (${err.code}); set NVIDIA_SMI to its path` } : { failed: "error", reason: err.message });
+        on.end(missing ? { failed: "unavailable", reason: `${binary} not found or not executable (${err.code}); set NVIDIA_SMI to its path` } : { failed: "error", reason: err.message });
       });
-      child.on("close", (code, signal) => end({ code, signal }));
+      child.on("close", (code, signal) => on.end({ code, signal }));
       return {
         pid: child.pid ?? null,
         kill: () => {

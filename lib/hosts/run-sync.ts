@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describeError, isMissing } from "@/lib/errors";
 import { MAX_RUN_DEPTH, runFileKind } from "@/lib/runs/scan";
+import type { Host } from "@/lib/schemas/api";
 import { modelKeySchema } from "@/lib/schemas/config";
 import type { HostConnection, RemoteStat } from "./ssh";
 
@@ -10,7 +11,8 @@ import type { HostConnection, RemoteStat } from "./ssh";
 // appended to the mirror; for trainer_state.json, the size of the copy, taken when the remote
 // file had `size` and `mtime_ms`.
 export type RemoteFileState = { offset: number; size: number; mtime_ms: number };
-export type RunSyncStats = { files: number; bytes_read: number; last_sync: string | null; error: string | null };
+// What /api/hosts reports of the copy (its `runs`).
+export type RunSyncStats = NonNullable<Host["runs"]>;
 
 // `id` is "<key>/<relative path>", the store's name for the file.
 type Tracked = RemoteFileState & { id: string; key: string; whole: boolean; remote: string; mirror: string };

@@ -1,6 +1,6 @@
 import "server-only";
 import type { ExecHandle, HostConnection } from "./ssh";
-import type { NvidiaSmiRunner, QueryEnd } from "@/lib/gpu/nvidia-smi";
+import type { NvidiaSmiRunner } from "@/lib/gpu/nvidia-smi";
 
 const ABANDON_MS = 5000;
 
@@ -27,15 +27,13 @@ export function sshRunner({ conn, nvidiaSmi }: { conn: HostConnection; nvidiaSmi
         }
         batch.push(line);
       };
-      let ended = false;
-      const end = (e: QueryEnd) => !ended && ((ended = true), on.end(e));
       conn.exec(commandLine(args), { onLine, onStderr: on.stderr }).then(
         (h) => {
           handle = h;
           if (killed) h.close();
-          void h.done.then(end);
+          void h.done.then(on.end);
         },
-        (error: Error) => end({ failed: "error", reason: `${name}: ${error.message}` }),
+        (error: Error) => on.end({ failed: "error", reason: `${name}: ${error.message}` }),
       );
       return {
         pid: null,
@@ -45,7 +43,7 @@ export function sshRunner({ conn, nvidiaSmi }: { conn: HostConnection; nvidiaSmi
           // sshd answers a close only once the command's output ends; a command stuck on the
           // host (a shell start-up waiting on a lock) would hold the channel, and the feed, for
           // good. It is given up on, and the next one started on a fresh channel.
-          setTimeout(() => end({ code: null, signal: "abandoned" }), ABANDON_MS).unref();
+          setTimeout(() => on.end({ code: null, signal: "abandoned" }), ABANDON_MS).unref();
         },
       };
     },
