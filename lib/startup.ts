@@ -53,7 +53,7 @@ export async function startServer() {
   holdJob({ name: FLEET_JOB, start: startFleet, stop: () => void stopFleet() });
   if (env.vastai) {
     followVastPolls();
-    holdJob({ name: BILLING_JOB, start: startVastPolling, stop: stopVastPolling });
+    holdJob({ name: BILLING_JOB, start: startVastPolling, stop: () => void stopVastPolling() });
   }
   let pruning: NodeJS.Timeout | undefined;
   const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
@@ -67,8 +67,7 @@ export async function startServer() {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      stopBilling();
-      void Promise.all([stopGpuPoller(), stopFleet()]).then(stopCoordination);
+      void Promise.all([stopGpuPoller(), stopFleet(), stopBilling()]).then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

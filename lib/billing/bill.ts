@@ -52,7 +52,7 @@ export function billFromPolls({
     ok: p.state === "ok",
     instances: p.instances.map((v): PolledInstance => {
       extra.set(v.id, { start_date: v.start_date, num_gpus: v.num_gpus, gpu_name: v.gpu_name, ssh_host: v.ssh_host, ssh_port: v.ssh_port });
-      return { id: v.id, label: v.label, state: v.cur_state ?? v.actual_status ?? "unknown", dph_total: v.dph_total, storage_total_cost: v.storage_total_cost, num_gpus: v.num_gpus };
+      return { id: v.id, label: v.label, state: v.state, dph_total: v.dph_total, storage_total_cost: v.storage_total_cost, num_gpus: v.num_gpus };
     }),
   });
   const { instances, warnings } = accrueInstances({ polls: polls.map(asPoll), intervalMs, now });

@@ -1,7 +1,7 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
 import { describeError, storeFailure } from "@/lib/errors";
-import { insertVastPoll, loadVastPolls, type StoredPoll } from "@/lib/store/vast-polls";
+import { insertVastPoll, loadVastPolls, toStoredInstance, type StoredPoll } from "@/lib/store/vast-polls";
 import { listInstances, type ListInstancesResult } from "./vastai";
 
 // The job that polls vast.ai: one process per store does it (see holdJob) and stores each poll;
@@ -24,6 +24,8 @@ type Billing = {
   polling: boolean;
   following: boolean;
   timer: NodeJS.Timeout | null;
+  // The poll or store read under way, for stopping to wait on.
+  busy: Promise<unknown> | null;
   // Failed polls in a row that back off (429, 5xx).
   failures: number;
   listeners: Set<() => void>;
@@ -35,8 +37,12 @@ function billing(): Billing {
   const { vastai, storeLabel } = getEnv();
   const key = `${storeLabel}\0${vastai?.url ?? ""}`;
   if (g.__afsBilling?.key !== key) {
-    if (g.__afsBilling?.timer) clearTimeout(g.__afsBilling.timer);
-    g.__afsBilling = { key, polls: [], loaded: null, polling: false, following: false, timer: null, failures: 0, listeners: new Set() };
+    // Another store or account (tests switch them): the old one's loops end.
+    if (g.__afsBilling) {
+      Object.assign(g.__afsBilling, { polling: false, following: false });
+      stopTimer(g.__afsBilling);
+    }
+    g.__afsBilling = { key, polls: [], loaded: null, polling: false, following: false, timer: null, busy: null, failures: 0, listeners: new Set() };
   }
   return g.__afsBilling;
 }
@@ -72,7 +78,7 @@ export async function pollVastOnce({ at }: { at?: () => number } = {}): Promise<
   const result = await listInstances({ url: vastai.url, apiKey: vastai.apiKey, timeoutMs });
   const poll: StoredPoll =
     result.state === "ok"
-      ? { at: at?.() ?? Date.now(), state: "ok", reason: null, warnings: result.warnings, instances: result.instances }
+      ? { at: at?.() ?? Date.now(), state: "ok", reason: null, warnings: result.warnings, instances: result.instances.map(toStoredInstance) }
       : { at: at?.() ?? Date.now(), state: result.state, reason: result.reason, warnings: [], instances: [] };
   if (result.state !== "ok") console.error(`[afs] vast.ai: ${result.reason}`);
   try {
@@ -102,7 +108,9 @@ export function startVastPolling(): void {
   b.polling = true;
   stopTimer(b);
   const loop = async () => {
-    const result = await pollVastOnce().catch((error): ListInstancesResult => ({ state: "error", reason: describeError(error) }));
+    const poll = pollVastOnce().catch((error): ListInstancesResult => ({ state: "error", reason: describeError(error) }));
+    b.busy = poll;
+    const result = await poll;
     if (!b.polling) return;
     b.failures = result.state === "rate_limited" || result.state === "server_error" ? b.failures + 1 : 0;
     b.timer = setTimeout(loop, nextPollDelay({ result, failures: b.failures - 1, intervalMs: vastai.intervalMs }));
@@ -111,10 +119,11 @@ export function startVastPolling(): void {
   void loop();
 }
 
-export function stopVastPolling(): void {
+export async function stopVastPolling(): Promise<void> {
   const b = billing();
   b.polling = false;
   stopTimer(b);
+  await b.busy;
   if (b.following) followStore(b);
 }
 
@@ -126,22 +135,28 @@ export function followVastPolls(): void {
   if (!b.polling) followStore(b);
 }
 
-export function stopBilling(): void {
+// Stops polling and following; resolves once a poll under way is stored.
+export async function stopBilling(): Promise<void> {
   const b = billing();
   b.polling = false;
   b.following = false;
   stopTimer(b);
+  await b.busy;
 }
 
 function followStore(b: Billing) {
   const { intervalMs } = getEnv().vastai!;
-  const step = async () => {
+  const read = async () => {
     try {
       await load(b);
       append(b, await loadVastPolls({ after: b.polls.at(-1)?.at ?? 0 }));
     } catch (error) {
       if (!storeFailure(error)) console.error(`[afs] reading vast.ai polls: ${describeError(error)}`);
     }
+  };
+  const step = async () => {
+    b.busy = read();
+    await b.busy;
     if (b.polling || !b.following) return;
     b.timer = setTimeout(step, intervalMs);
     b.timer.unref();

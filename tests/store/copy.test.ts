@@ -141,7 +141,7 @@ describe("npm run store:copy", () => {
       reason: null,
       warnings: ["instance 9: gpu_util is missing; left null"],
       instances: [
-        { id: 9, label: "orin-v3", actual_status: "running", intended_status: "running", cur_state: "running", dph_total: 2.1, storage_total_cost: 0.012, start_date: (NOW - 24 * HOUR) / 1000, num_gpus: 1, gpu_name: "H100_SXM", gpu_util: null, ssh_host: "ssh4.vast.ai", ssh_port: 20009 },
+        { id: 9, label: "orin-v3", state: "running", dph_total: 2.1, storage_total_cost: 0.012, start_date: (NOW - 24 * HOUR) / 1000, num_gpus: 1, gpu_name: "H100_SXM", ssh_host: "ssh4.vast.ai", ssh_port: 20009 },
       ],
     });
     await pinHostKey({ host: REMOTE, line: `${REMOTE} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`, fingerprint: "SHA256:test" });

@@ -14,7 +14,7 @@ export type FakeAnswer =
   | { kind: "malformed" }
   | { kind: "hang" };
 
-export type RecordedRequest = { path: string; query: Record<string, string>; authorization: string | undefined };
+export type RecordedRequest = { path: string; query: Record<string, string>; authorization: string | undefined; at: number };
 
 export type FakeVastai = {
   url: string;
@@ -38,7 +38,7 @@ export async function startFakeVastai({ apiKey = "4f9c1e0b7a2d48c6b3e5f7a9c1d3e5
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), authorization: req.headers.authorization });
+    requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), authorization: req.headers.authorization, at: Date.now() });
     const answer = queued.shift();
     if (answer?.kind === "hang") return;
     if (answer?.kind === "malformed") return void res.writeHead(200, { "content-type": "application/json" }).end('{"instances": [{"id": 1');
