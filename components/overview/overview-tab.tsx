@@ -59,6 +59,27 @@ export function OverviewTab({ currency }: { currency: string }) {
         >
           {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.total_cost} budget={budget} className="mt-3" />}
         </StatCard>
+        <StatCard
+          testId="stat-burn-rate"
+          label="Burn rate"
+          value={costs?.burn_rate_usd_per_hour ?? null}
+          display={costs ? `${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h` : "—"}
+          detail={
+            costs &&
+            costs.idle.gpus > 0 && (
+              <span className="text-warning" data-testid="idle-gpus">
+                {costs.idle.gpus} idle GPU{costs.idle.gpus === 1 ? "" : "s"} billed at {formatMoney(costs.idle.usd_per_hour, currency)}/h
+              </span>
+            )
+          }
+        />
+        <StatCard
+          testId="stat-budget-runs-out"
+          label="Budget runs out"
+          value={costs?.budget.runs_out_at ?? null}
+          display={!costs ? "—" : costs.budget.usd === null ? "No budget" : costs.budget.runs_out_at ? <LocalTime iso={costs.budget.runs_out_at} /> : "Not at this pace"}
+          detail={costs && costs.budget.left !== null && `${formatMoney(costs.budget.left, currency)} left at ${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h`}
+        />
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
         <StatCard
           testId="stat-models-running"
