@@ -22,18 +22,19 @@ const reportScales: Plugin<"line"> = {
 };
 const PLUGINS = [reportScales];
 
-// How an x value reads on the axis (Chart.js's own numbers for steps) and in the tooltip's title.
+// How an x value reads on the axis (Chart.js's own numbers for steps and hours, which keep the
+// digits small spans need) and in the tooltip's title.
 function xFormat(xAxis: LossXAxis, series: LossSeries, currency: string): { tick?: (x: number) => string; title: (x: number) => string } {
   switch (xAxis) {
     case "step":
       return { title: (x) => `Step ${x}` };
     case "time": {
       const xs = [...series.train, ...series.val].map((p) => p.x);
-      const fmt = timeFormat(xs.length ? Math.max(...xs) - Math.min(...xs) : 0);
+      const fmt = timeFormat(xs.length ? xs.reduce((a, b) => Math.max(a, b)) - xs.reduce((a, b) => Math.min(a, b)) : 0);
       return { tick: (x) => fmt.format(x), title: (x) => fmt.format(x) };
     }
     case "gpu_hours":
-      return { tick: (x) => formatNumber(x, 2), title: (x) => `${formatNumber(x, 2)} GPU hours` };
+      return { title: (x) => `${formatNumber(x, 3)} GPU hours` };
     case "cost":
       return { tick: (x) => formatMoney(x, currency), title: (x) => `${formatMoney(x, currency)} spent` };
   }
