@@ -37,8 +37,9 @@ export function OverviewTab({ currency }: { currency: string }) {
   const models = useModelsStatus().data?.models ?? NO_MODELS;
   const estimate = useMemo(() => (training ? summarizeEstimate({ training, models, now }) : null), [training, models, now]);
 
-  const budget = costs?.budget_usd ?? null;
-  const remaining = costs?.budget_remaining ?? null;
+  // spent counts what vast.ai instances accrued with no model on them, as total_cost does not.
+  const budget = costs?.budget.usd ?? null;
+  const remaining = costs?.budget.left ?? null;
 
   return (
     <div className="grid gap-6">
@@ -57,7 +58,7 @@ export function OverviewTab({ currency }: { currency: string }) {
           display={remaining === null ? "No budget" : formatMoney(remaining, currency)}
           detail={budget === null ? "Set session.budget_usd to track it" : `of ${formatMoney(budget, currency)}`}
         >
-          {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.total_cost} budget={budget} className="mt-3" />}
+          {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.budget.spent} budget={budget} className="mt-3" />}
         </StatCard>
         <StatCard
           testId="stat-burn-rate"
@@ -77,8 +78,8 @@ export function OverviewTab({ currency }: { currency: string }) {
           testId="stat-budget-runs-out"
           label="Budget runs out"
           value={costs?.budget.runs_out_at ?? null}
-          display={!costs ? "—" : costs.budget.usd === null ? "No budget" : costs.budget.runs_out_at ? <LocalTime iso={costs.budget.runs_out_at} /> : "Not at this pace"}
-          detail={costs && costs.budget.left !== null && `${formatMoney(costs.budget.left, currency)} left at ${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h`}
+          display={!costs ? "—" : budget === null ? "No budget" : costs.budget.runs_out_at ? <LocalTime iso={costs.budget.runs_out_at} /> : "Not at this pace"}
+          detail={costs && remaining !== null && `${formatMoney(remaining, currency)} left at ${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h`}
         />
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
         <StatCard
