@@ -17,7 +17,7 @@ import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
 import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useUrlState } from "@/hooks/use-url-state";
-import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
+import type { CostBreakdownResponse, GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
 import { parseTimeRange, type TimeRange } from "@/lib/schemas/time-range";
 import { ModelTable } from "./model-table";
 import { BUSY_UTILIZATION, countHosts, inProgressDetail, summarizeEstimate } from "./summary";
@@ -78,7 +78,7 @@ export function OverviewTab({ currency }: { currency: string }) {
           testId="stat-budget-runs-out"
           label="Budget runs out"
           value={costs?.budget.runs_out_at ?? null}
-          display={!costs ? "—" : budget === null ? "No budget" : costs.budget.runs_out_at ? <LocalTime iso={costs.budget.runs_out_at} /> : "Not at this pace"}
+          display={costs ? runsOut(costs.budget) : "—"}
           detail={costs && remaining !== null && `${formatMoney(remaining, currency)} left at ${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h`}
         />
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
@@ -118,6 +118,13 @@ export function OverviewTab({ currency }: { currency: string }) {
       <ModelTable currency={currency} />
     </div>
   );
+}
+
+// When the budget runs out at the burn rate, or why it does not.
+function runsOut(budget: CostBreakdownResponse["budget"]): React.ReactNode {
+  if (budget.usd === null) return "No budget";
+  if (budget.runs_out_at) return <LocalTime iso={budget.runs_out_at} />;
+  return budget.left !== null && budget.left <= 0 ? "Spent" : "Not at this pace";
 }
 
 // Its own component: each GPU sample re-renders this card, not the overview around it.
