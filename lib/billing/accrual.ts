@@ -13,6 +13,14 @@ export type PolledInstance = {
   num_gpus: number | null;
 };
 
+// Hours times rates leave binary noise (1.5 × 0.15 is 0.22499999…), which would tip a half
+// cent the wrong way; 12 significant digits drop the noise and keep every real digit.
+export const toCents = (usd: number) => Math.round(Number((usd * 100).toPrecision(12))) / 100;
+
+// Only `running` rents the GPUs; every other state (loading, stopped, exited, created, offline…)
+// still holds the disk, so it pays storage. A rate vast leaves null is charged as $0.
+export const rateOf = (i: Pick<PolledInstance, "state" | "dph_total" | "storage_total_cost">) => (i.state === "running" ? i.dph_total : i.storage_total_cost) ?? 0;
+
 // A failed poll (ok: false) says nothing about instances; it only leaves a gap.
 export type Poll = { at: number; ok: boolean; instances: PolledInstance[] };
 
@@ -37,7 +45,9 @@ export type InstanceAccrual = {
 };
 
 export type ModelWindows = { key: string; instance_id?: number; windows: { from: number; to: number | null }[] };
-export type ModelCost = { key: string; instance_id: number | null; total_cost: number; gpu_hours: number };
+// A stretch of a model's spend at one rate, with the GPUs it held then (0 unless running).
+export type Piece = { from: number; to: number; usd_per_hour: number; gpus: number };
+export type ModelCost = { key: string; instance_id: number | null; total_cost: number; gpu_hours: number; pieces: Piece[] };
 
 type Tracked = { last: PolledInstance; observed_since: number; destroyed_at?: number; segments: Segment[]; unknown: Stretch[] };
 
@@ -45,14 +55,6 @@ const HOUR_MS = 3_600_000;
 // Longer than this without a successful poll, nobody knows what the instance did.
 const GAP_INTERVALS = 3;
 
-// Hours times rates leave binary noise (1.5 × 0.15 is 0.22499999…), which would tip a half
-// cent the wrong way; 12 significant digits drop the noise and keep every real digit.
-const toCents = (usd: number) => Math.round(Number((usd * 100).toPrecision(12))) / 100;
-
-// Only `running` rents the GPUs; every other state (loading, stopped, exited, created, offline…)
-// still holds the disk, so it pays storage.
-// A rate vast leaves null is charged as $0.
-const rateOf = (i: PolledInstance) => (i.state === "running" ? i.dph_total : i.storage_total_cost) ?? 0;
 
 export function accrueInstances({ polls, intervalMs, now }: { polls: Poll[]; intervalMs: number; now: number }): {
   instances: InstanceAccrual[];
@@ -122,23 +124,21 @@ export function accrueInstances({ polls, intervalMs, now }: { polls: Poll[]; int
   return { instances, warnings };
 }
 
-// Cumulative spend up to `at`, unrounded: a building block for costs at loss points and timelines.
-export function accruedAt({ segments, at }: { segments: Segment[]; at: number }): number {
-  return segments.reduce((sum, s) => sum + (Math.max(0, Math.min(at, s.to) - s.from) / HOUR_MS) * s.rate_usd_per_hour, 0);
-}
-
-// A model pays what its instance accrued while it ran there; models running on one
-// instance at once split the cost evenly. GPU hours are not split: each model held the
-// instance's GPUs for those hours.
+// A model pays what its instances accrued while it ran there: every instance labelled with its
+// key (a box destroyed and rented again keeps the label), or the one it names. Models running
+// on one instance at once split the cost evenly. GPU hours are not split: each model held the
+// instance's GPUs for those hours. `pieces` place the cost in time (for timelines and the cost
+// at a loss point); `instance_id` is the newest linked instance.
 export function modelCosts({ instances, models, now }: { instances: InstanceAccrual[]; models: ModelWindows[]; now: number }): ModelCost[] {
-  const linked = models.map((m) => {
-    const instance = instances.find((i) => (m.instance_id === undefined ? i.label === m.key : i.id === m.instance_id));
-    return { model: m, instance, windows: unionWindows(m.windows.map((w) => ({ from: w.from, to: w.to ?? now }))) };
-  });
-  const totals = new Map(models.map((m) => [m.key, { total_cost: 0, gpu_hours: 0 }]));
+  const linked = models.map((m) => ({
+    model: m,
+    instances: instances.filter((i) => (m.instance_id === undefined ? i.label === m.key : i.id === m.instance_id)),
+    windows: unionWindows(m.windows.map((w) => ({ from: w.from, to: w.to ?? now }))),
+  }));
+  const pieces = new Map<string, Piece[]>(models.map((m) => [m.key, []]));
 
   for (const instance of instances) {
-    const on = linked.filter((l) => l.instance === instance);
+    const on = linked.filter((l) => l.instances.includes(instance));
     if (!on.length) continue;
     // Between two neighbouring boundaries the rate and the set of running models are fixed.
     const edges = [...instance.segments, ...on.flatMap((l) => l.windows)].flatMap((s) => [s.from, s.to]);
@@ -148,19 +148,34 @@ export function modelCosts({ instances, models, now }: { instances: InstanceAccr
       const seg = instance.segments.find((s) => s.from <= from && to <= s.to);
       const active = on.filter((l) => l.windows.some((w) => w.from <= from && to <= w.to));
       if (!seg || !active.length) continue;
-      const hours = (to - from) / HOUR_MS;
-      for (const l of active) {
-        const total = totals.get(l.model.key)!;
-        total.total_cost += (hours * seg.rate_usd_per_hour) / active.length;
-        if (seg.state === "running") total.gpu_hours += hours * seg.num_gpus;
-      }
+      const gpus = seg.state === "running" ? seg.num_gpus : 0;
+      for (const l of active) pieces.get(l.model.key)!.push({ from, to, usd_per_hour: seg.rate_usd_per_hour / active.length, gpus });
     }
   }
 
-  return linked.map(({ model, instance }) => {
-    const total = totals.get(model.key)!;
-    return { key: model.key, instance_id: instance?.id ?? null, total_cost: toCents(total.total_cost), gpu_hours: round(total.gpu_hours, 4) };
+  return linked.map(({ model, instances: on }) => {
+    const own = pieces.get(model.key)!.sort((a, b) => a.from - b.from);
+    const newest = on.reduce<InstanceAccrual | null>((a, b) => (a && a.observed_since > b.observed_since ? a : b), null);
+    return {
+      key: model.key,
+      instance_id: newest?.id ?? null,
+      total_cost: toCents(spentAt({ pieces: own, at: Infinity }).usd),
+      gpu_hours: round(spentAt({ pieces: own, at: Infinity }).gpu_hours, 4),
+      pieces: own,
+    };
   });
+}
+
+// A model's spend and GPU hours up to `at`, unrounded.
+export function spentAt({ pieces, at }: { pieces: Piece[]; at: number }): { usd: number; gpu_hours: number } {
+  let usd = 0;
+  let gpuHours = 0;
+  for (const p of pieces) {
+    const hours = Math.max(0, Math.min(at, p.to) - p.from) / HOUR_MS;
+    usd += hours * p.usd_per_hour;
+    gpuHours += hours * p.gpus;
+  }
+  return { usd, gpu_hours: gpuHours };
 }
 
 // A model's own windows may touch or overlap; counted once.

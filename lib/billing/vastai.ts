@@ -31,9 +31,13 @@ const pageSchema = z.object({
   next_token: z.string().nullish(),
 });
 
+// server_error: vast answered 5xx; error: no usable answer (a timeout, a cut connection, not
+// JSON, another HTTP status).
+export type FailedState = "auth_failed" | "rate_limited" | "server_error" | "error";
+
 export type ListInstancesResult =
   | { state: "ok"; instances: VastInstance[]; warnings: string[] }
-  | { state: "auth_failed" | "rate_limited" | "error"; reason: string; retry_after_ms?: number };
+  | { state: FailedState; reason: string; retry_after_ms?: number };
 
 // vast's v1 list caps a page at 25 rows, the size vast-cli asks for.
 const PAGE_SIZE = 25;
@@ -124,7 +128,7 @@ export function parseVastInstance({
 
 type PageAnswer =
   | { state: "ok"; page: z.infer<typeof pageSchema> }
-  | { state: "auth_failed" | "rate_limited" | "error"; reason: string; retry_after_ms?: number };
+  | { state: FailedState; reason: string; retry_after_ms?: number };
 
 async function fetchPage({
   url,
@@ -168,7 +172,7 @@ function describeRefusal({ res }: { res: Response }): PageAnswer {
   const retryAfterMs = status === 429 || status >= 500 ? parseRetryAfter({ value: res.headers.get("retry-after") }) : null;
   const retry = retryAfterMs === null ? {} : { retry_after_ms: retryAfterMs };
   if (status === 429) return { state: "rate_limited", reason: "HTTP 429: rate limited", ...retry };
-  return { state: "error", reason: `HTTP ${status}`, ...retry };
+  return { state: status >= 500 ? "server_error" : "error", reason: `HTTP ${status}`, ...retry };
 }
 
 // Retry-After is delay-seconds or an HTTP date (RFC 9110 10.2.3); anything else is no advice.

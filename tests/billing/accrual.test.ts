@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accrueInstances, accruedAt, modelCosts, type PolledInstance, type Poll } from "@/lib/billing/accrual";
+import { accrueInstances, modelCosts, spentAt, type PolledInstance, type Poll } from "@/lib/billing/accrual";
 
 // Polls every 30 minutes, so a gap longer than 90 minutes is unknown.
 const MIN = 60_000;
@@ -49,10 +49,6 @@ describe("accrueInstances", () => {
       [at(150), at(210), "stopped", 0.15],
       [at(210), at(240), "running", 2.1],
     ]);
-    // running 2.5 h at $2.10 = $5.25 + stopped 10 min at $0.15 = $0.025 → $5.275
-    expect(accruedAt({ segments: i.segments, at: at(160) })).toBeCloseTo(5.275, 9);
-    // after the destruction the spend stays put at the unrounded $6.45
-    expect(accruedAt({ segments: i.segments, at: at(1000) })).toBeCloseTo(6.45, 9);
   });
 
   it("bills loading, created and exited at the storage rate", () => {
@@ -155,7 +151,7 @@ describe("modelCosts", () => {
         { key: "delta", windows: [{ from: at(0), to: null }] },
       ],
     });
-    expect(costs).toEqual([
+    expect(costs.map(({ pieces: _, ...c }) => c)).toEqual([
       // 60-240 = 3 h at $3.00 = $9.00; 3 h × 4 GPUs = 12
       { key: "alpha", instance_id: 10, total_cost: 9, gpu_hours: 12 },
       // alone 0-90: 1.5 h × $0.937 = $1.4055 + shared 90-180: 1.5 h × $0.937 / 2 = $0.70275 → $2.10825 → 2.11
@@ -166,6 +162,22 @@ describe("modelCosts", () => {
     ]);
     // the two shares add up to the instance: 4 h × $0.937 = $3.748 → 3.75
     expect(instances.find((i) => i.id === 20)!.accrued_usd).toBe(3.75);
+    // placed in time: beta at 120 min paid 1.5 h alone and 0.5 h shared = $1.4055 + $0.23425
+    const beta = costs.find((c) => c.key === "beta")!;
+    expect(spentAt({ pieces: beta.pieces, at: at(120) }).usd).toBeCloseTo(1.63975, 9);
+    expect(spentAt({ pieces: beta.pieces, at: at(120) }).gpu_hours).toBeCloseTo(2, 9);
+  });
+
+  it("adds up every instance that carried the model's label, newest named", () => {
+    const polls = [
+      ...every(0, 60, () => [instance({ id: 7, label: "m", dph_total: 1 })]),
+      ...every(90, 150, () => [instance({ id: 9, label: "m", dph_total: 4 })]),
+    ];
+    const now = at(150);
+    const { instances } = accrueInstances({ polls, intervalMs: INTERVAL, now });
+    const [cost] = modelCosts({ instances, now, models: [{ key: "m", windows: [{ from: at(0), to: null }] }] });
+    // instance 7: 0-90 (destroyed at the poll at 90) = 1.5 h × $1; instance 9: 90-150 = 1 h × $4
+    expect(cost).toMatchObject({ instance_id: 9, total_cost: 5.5, gpu_hours: 2.5 });
   });
 
   it("charges a model nothing for an unknown stretch or after its instance is gone", () => {

@@ -147,19 +147,19 @@ describe("listInstances", () => {
     expect(await list()).toEqual({ state: "rate_limited", reason: "page 1: HTTP 429: rate limited" });
   });
 
-  it("answers error on a 500, and on a later page too", async () => {
+  it("answers server_error on a 500, and on a later page too", async () => {
     fake.queueAnswers({ kind: "status", status: 500 });
-    expect(await list()).toEqual({ state: "error", reason: "page 1: HTTP 500" });
+    expect(await list()).toEqual({ state: "server_error", reason: "page 1: HTTP 500" });
 
     fake.setInstances(Array.from({ length: 30 }, (_, i) => vastInstanceRow({ id: 100 + i })));
     fake.queueAnswers({ kind: "real" }, { kind: "status", status: 502 });
-    expect(await list()).toEqual({ state: "error", reason: "page 2: HTTP 502" });
+    expect(await list()).toEqual({ state: "server_error", reason: "page 2: HTTP 502" });
     expect(fake.requests.map((r) => r.query.after_token === undefined)).toEqual([true, true, false]);
   });
 
-  it("answers error on a 503 with its Retry-After", async () => {
+  it("answers server_error on a 503 with its Retry-After", async () => {
     fake.queueAnswers({ kind: "status", status: 503, retryAfter: "120" });
-    expect(await list()).toEqual({ state: "error", reason: "page 1: HTTP 503", retry_after_ms: 120_000 });
+    expect(await list()).toEqual({ state: "server_error", reason: "page 1: HTTP 503", retry_after_ms: 120_000 });
   });
 
   it("answers error on malformed JSON", async () => {
