@@ -115,9 +115,6 @@ export function CostsTab({ currency }: { currency: string }) {
                 <th scope="col" className="num">
                   Cost
                 </th>
-                <th scope="col" className="num hide-xs">
-                  To finish
-                </th>
                 <th scope="col" className="num">
                   Projected
                 </th>
@@ -136,8 +133,10 @@ export function CostsTab({ currency }: { currency: string }) {
                   <td className="num hide-xs">{formatMoney(r.cost_per_hour, currency)}/h</td>
                   <td className="num hide-xs">{formatMoney(r.burn_rate_usd_per_hour, currency)}/h</td>
                   <td className="num">{formatMoney(r.total_cost, currency)}</td>
-                  <td className="num hide-xs">{money(r.projected_cost_to_finish)}</td>
-                  <td className="num">{money(r.projected_total_cost)}</td>
+                  <td className="num">
+                    {money(r.projected_total_cost)}
+                    {r.projected_cost_to_finish !== null && <span className="block text-xs text-muted">{money(r.projected_cost_to_finish)} to finish</span>}
+                  </td>
                   <td className="num">{formatShare(r.share)}</td>
                 </tr>
               ))}
@@ -151,7 +150,6 @@ export function CostsTab({ currency }: { currency: string }) {
                 <td className="num" data-testid="cost-total">
                   {formatMoney(costs.total_cost, currency)}
                 </td>
-                <td className="num hide-xs" />
                 <td className="num" />
                 <td className="num">{rows.length ? "100.0%" : "—"}</td>
               </tr>
