@@ -485,6 +485,7 @@ function derive(state: State, now: number, changed = new Set<string>()) {
   }
   const { models: _, ...billing } = next.billing;
   const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts], billing, next.idle]);
+  const previousIdle = state.snapshot?.idle ?? [];
   // The fleet reads the config's hosts and vast.ai's instances.
   if (next.config !== state.snapshot?.config) configureFleet({ dataDir: state.dataDir, config: next.config });
   if (fingerprint !== state.fingerprint || next.config !== state.snapshot?.config) {
@@ -493,6 +494,10 @@ function derive(state: State, now: number, changed = new Set<string>()) {
     state.showFirstSnapshot();
   }
   for (const m of state.snapshot!.models) if (changed.has(m.key)) publishEvent({ type: "status", data: m });
+  for (const gpu of next.idle) {
+    if (previousIdle.some((p) => p.host === gpu.host && p.index === gpu.index && p.since === gpu.since)) continue;
+    publishEvent({ type: "idle_gpu", data: { host: gpu.host, index: gpu.index, since: new Date(gpu.since).toISOString(), usd_per_hour: gpu.usd_per_hour } });
+  }
 }
 
 // Stores the statuses from run files in order, one write at a time; one the store refuses stays
