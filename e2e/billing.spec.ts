@@ -5,7 +5,7 @@ import { expect, test } from "@playwright/test";
 import { formatDateTime } from "../components/format";
 import type { BillingInstancesResponse, CostBreakdownResponse, HostsResponse, TrainingLossResponse } from "../lib/schemas/api";
 import { startFakeVastai, vastInstanceRow, type FakeVastai } from "../tests/support/fake-vastai";
-import { collectConsoleErrors } from "./support/dashboard";
+import { collectConsoleErrors, seriousViolations } from "./support/dashboard";
 import { startServer, stopServer, type RunningServer } from "./support/server";
 
 // vast.ai billing on the dashboard: the production server polls the fake vast.ai every second,
@@ -119,6 +119,7 @@ test.describe("a vast.ai instance", () => {
     await expect(row).toContainText("8 × H100_SXM");
     await expect(page.getByTestId("vast-stale")).toHaveCount(0);
     await expect(page.getByTestId("budget-runs-out")).toContainText("Runs out");
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   test("the loss chart's x axis switches to spend and to GPU hours, kept in the URL", async ({ page }) => {
@@ -157,6 +158,20 @@ test.describe("a vast.ai instance", () => {
     await picker.getByText("Step").click();
     await expect(page).not.toHaveURL(/loss_x=/);
     await expect(chart).toHaveAttribute("data-x-axis", "step");
+  });
+
+  // Last: vast.ai refuses the key from now on.
+  test("a refused key is said plainly, over the last known list", async ({ page }) => {
+    vast.queueAnswers(...Array.from({ length: 5 }, () => ({ kind: "status" as const, status: 401 })));
+    await expect.poll(async () => (await get<BillingInstancesResponse>("/api/billing/instances")).state, { timeout: 15_000 }).toBe("auth_failed");
+    const billing = await get<BillingInstancesResponse>("/api/billing/instances");
+    expect(billing.stale).toBe(true);
+
+    await page.goto(`${server.url}/?tab=costs`);
+    await expect(page.getByTestId("vast-auth-failed")).toHaveText(`vast.ai refuses the API key (AFS_VASTAI_API_KEY): ${billing.reason}`);
+    await expect(page.getByTestId("vast-stale")).toContainText("The list is the last known one, polled");
+    await expect(page.getByTestId(`vast-instance-${INSTANCE}`)).toContainText(KEY);
+    expect(await seriousViolations(page)).toEqual([]);
   });
 });
 
