@@ -34,8 +34,8 @@ export function summarizeCosts({ config, models, details, billing, idle, warning
   const spent = totalCost + billing.unattributed_usd;
   const budget = config.session.budget_usd ?? null;
   const left = budget === null ? null : budget - spent;
-  // Spent already: it ran out (by now at the latest); else when this pace spends what is left.
-  const runsOut = left === null ? null : left <= 0 ? now : burn > 0 ? now + (left / burn) * HOUR_MS : null;
+  // When this pace spends what is left; none once it is spent (`left` says so) or nothing burns.
+  const runsOut = left !== null && left > 0 && burn > 0 ? now + (left / burn) * HOUR_MS : null;
   return {
     breakdown,
     total_cost: round(totalCost, 4),

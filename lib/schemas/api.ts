@@ -118,7 +118,8 @@ export const costBreakdownResponseSchema = z.object({
   // configured rates of running models not on vast.ai.
   burn_rate_usd_per_hour: z.number(),
   // spent: every model's cost plus what vast.ai instances accrued with no model on them;
-  // runs_out_at: when `left` is spent at the burn rate (null without a budget or a burn).
+  // runs_out_at: when `left` is spent at the burn rate (null without a budget, without a burn,
+  // or once nothing is left).
   budget: z.object({ usd: z.number().nullable(), spent: z.number(), left: z.number().nullable(), runs_out_at: z.string().nullable() }),
   // Billed GPUs under AFS_IDLE_UTIL_PERCENT for AFS_IDLE_MINUTES, and what they cost per hour.
   idle: z.object({ gpus: z.number().int(), usd_per_hour: z.number() }),
