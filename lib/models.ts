@@ -2,6 +2,7 @@ import "server-only";
 import type { Piece } from "@/lib/billing/accrual";
 import { billFromPolls, BILLING_OFF, type Billing, type ModelBill } from "@/lib/billing/bill";
 import { billedIdleGpus, vastHosts, type BilledIdleGpu } from "@/lib/billing/hosts";
+import type { VastPolls } from "@/lib/billing/poller";
 import type { Artifact } from "@/lib/data/artifacts";
 import { latestEvaluations } from "@/lib/data/evaluations";
 import { sampleLines } from "@/lib/data/samples";
@@ -14,7 +15,6 @@ import type { ModelRun } from "@/lib/runs/model-run";
 import type { FigureSource, ModelStatus, TrainingStatusResponse } from "@/lib/schemas/api";
 import type { AfsConfig, Evaluation, ModelConfig } from "@/lib/schemas/config";
 import type { SampleCount } from "@/lib/schemas/sample-count";
-import type { StoredPoll } from "@/lib/store/vast-polls";
 
 // What the data dir holds for the dashboard, as last read (lib/state keeps it current).
 export type DataDirInputs = {
@@ -78,7 +78,7 @@ export function deriveSnapshot({
   firstSeen: (opts: { key: string; subject: "model" | "run" }) => string;
   record: (entry: HistoryEntry & { model_key: string }) => void;
   // vast.ai's polls so far, when billing is on, and whether its instances are read over SSH.
-  vast: { polls: StoredPoll[]; intervalMs: number; ssh: boolean } | null;
+  vast: { polls: VastPolls; ssh: boolean } | null;
   // GPUs idle long enough, billed or not.
   idle: IdleGpu[];
 }): Omit<Snapshot, "now" | "store_created_at"> {
@@ -107,7 +107,7 @@ export function deriveSnapshot({
     verdicts.set(model.key, verdict);
   }
   const billing = vast
-    ? billFromPolls({ ...vast, now, models: inputs.config.models.map((m) => chargedWindows({ model: m, history: histories.get(m.key) ?? EMPTY_HISTORY, seenAt: firstSeen({ key: m.key, subject: "model" }) })) })
+    ? billFromPolls({ polls: vast.polls, now, models: inputs.config.models.map((m) => chargedWindows({ model: m, history: histories.get(m.key) ?? EMPTY_HISTORY, seenAt: firstSeen({ key: m.key, subject: "model" }) })) })
     : BILLING_OFF;
   appendAll(warnings, billing.warnings.map((w) => `vast.ai: ${w}`));
   const config = vast?.ssh ? withVastHosts({ config: inputs.config, billing, warnings }) : inputs.config;

@@ -11,6 +11,11 @@ export type PolledInstance = {
   dph_total: number | null;
   storage_total_cost: number | null;
   num_gpus: number | null;
+  // Carried along for the answer and the fleet, not used to bill.
+  start_date?: number | null;
+  gpu_name?: string | null;
+  ssh_host?: string | null;
+  ssh_port?: number | null;
 };
 
 // Hours times rates leave binary noise (1.5 × 0.15 is 0.22499999…), which would tip a half
@@ -29,12 +34,7 @@ export type Segment = { from: number; to: number; state: string; rate_usd_per_ho
 
 export type Stretch = { from: number; to: number };
 
-export type InstanceAccrual = {
-  id: number;
-  label: string | null;
-  state: string;
-  dph_total: number | null;
-  storage_total_cost: number | null;
+export type InstanceAccrual = Required<PolledInstance> & {
   observed_since: number;
   destroyed_at?: number;
   accrued_usd: number;
@@ -56,72 +56,119 @@ const HOUR_MS = 3_600_000;
 const GAP_INTERVALS = 3;
 
 
-export function accrueInstances({ polls, intervalMs, now }: { polls: Poll[]; intervalMs: number; now: number }): {
-  instances: InstanceAccrual[];
-  warnings: string[];
-} {
-  const ok = polls.filter((p) => p.ok);
-  const limit = GAP_INTERVALS * intervalMs;
-  const byId = new Map<number, Tracked>();
-  const warnings: string[] = [];
+// The polls folded one at a time, as they come: each successful poll bills the instances of the
+// one before it up to itself, so a read (at) only adds the newest poll's stretch up to now. A
+// failed poll (ok: false) says nothing about instances; it only leaves a gap.
+export class Accrual {
+  private readonly byId = new Map<number, Tracked>();
+  private readonly warnings: string[] = [];
+  // The newest successful poll: its instances are billed up to now on each read.
+  private pending: Poll | null = null;
 
-  const bill = (entry: Tracked, i: PolledInstance, from: number, to: number) => {
-    if (to <= from) return;
-    const seg = { from, to, state: i.state, rate_usd_per_hour: rateOf(i), num_gpus: i.num_gpus ?? 0 };
-    const prev = entry.segments.at(-1);
-    const same = prev && prev.to === from && prev.state === seg.state && prev.rate_usd_per_hour === seg.rate_usd_per_hour && prev.num_gpus === seg.num_gpus;
-    if (same) prev.to = to;
-    else entry.segments.push(seg);
-  };
-  const unknown = (entry: Tracked, i: PolledInstance, from: number, to: number, why: string) => {
-    entry.unknown.push({ from, to });
-    const name = `instance ${i.id}${i.label ? ` (${i.label})` : ""}`;
-    warnings.push(`${name}: ${why} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; not charged`);
-  };
+  constructor(readonly intervalMs: number) {}
 
-  ok.forEach((poll, n) => {
-    const next = ok[n + 1];
-    for (const i of poll.instances) {
-      let entry = byId.get(i.id);
-      if (!entry) {
-        entry = { last: i, observed_since: poll.at, segments: [], unknown: [] };
-        byId.set(i.id, entry);
-      }
-      entry.last = i;
-      entry.destroyed_at = undefined;
-      if (next) {
-        if (next.at - poll.at > limit) unknown(entry, i, poll.at, next.at, "no successful poll");
+  add(poll: Poll): void {
+    if (!poll.ok) return;
+    const prev = this.pending;
+    if (prev) {
+      const listed = new Set(poll.instances.map((i) => i.id));
+      for (const i of prev.instances) {
+        const entry = this.byId.get(i.id)!;
         // A rate or state holds from the poll that reported it until the next one.
-        else bill(entry, i, poll.at, next.at);
-        if (!next.instances.some((j) => j.id === i.id)) entry.destroyed_at = next.at;
-      } else {
-        // The last known state runs on to now, but no further than a gap may reach.
-        const cap = Math.min(now, poll.at + limit);
-        bill(entry, i, poll.at, cap);
-        if (now > cap) unknown(entry, i, cap, now, "no successful poll since the last one");
+        if (poll.at - prev.at > this.limit()) this.unknown(entry, this.warnings, { from: prev.at, to: poll.at, why: "no successful poll" });
+        else billSegment(entry.segments, i, prev.at, poll.at);
+        if (!listed.has(i.id)) entry.destroyed_at = poll.at;
       }
     }
-  });
+    for (const i of poll.instances) {
+      const entry = this.byId.get(i.id) ?? { last: i, observed_since: poll.at, segments: [], unknown: [] };
+      entry.last = i;
+      entry.destroyed_at = undefined;
+      this.byId.set(i.id, entry);
+    }
+    this.pending = poll;
+  }
 
-  const instances = [...byId.values()].map(({ last, observed_since, destroyed_at, segments, unknown }) => {
-    const running = segments.filter((s) => s.state === "running");
-    const hours = (s: Segment) => (s.to - s.from) / HOUR_MS;
-    return {
-      id: last.id,
-      label: last.label,
-      state: last.state,
-      dph_total: last.dph_total,
-      storage_total_cost: last.storage_total_cost,
-      observed_since,
-      ...(destroyed_at === undefined ? {} : { destroyed_at }),
-      accrued_usd: toCents(segments.reduce((sum, s) => sum + hours(s) * s.rate_usd_per_hour, 0)),
-      running_hours: round(running.reduce((sum, s) => sum + hours(s), 0), 4),
-      gpu_hours: round(running.reduce((sum, s) => sum + hours(s) * s.num_gpus, 0), 4),
-      unknown,
-      segments,
-    };
-  });
-  return { instances, warnings };
+  // Every instance seen, with what it accrued up to `now`. The newest poll's state runs on to now,
+  // but no further than a gap may reach. Nothing folded so far is changed.
+  at(now: number): { instances: InstanceAccrual[]; warnings: string[] } {
+    const warnings = [...this.warnings];
+    const open = new Set(this.pending?.instances.map((i) => i.id));
+    const instances = [...this.byId.values()].map((tracked) => {
+      let { segments, unknown } = tracked;
+      if (open.has(tracked.last.id)) {
+        const cap = Math.min(now, this.pending!.at + this.limit());
+        segments = [...segments];
+        billSegment(segments, tracked.last, this.pending!.at, cap);
+        if (now > cap) {
+          unknown = [...unknown];
+          this.unknown({ ...tracked, unknown }, warnings, { from: cap, to: now, why: "no successful poll since the last one" });
+        }
+      }
+      return summarize({ ...tracked, segments, unknown });
+    });
+    return { instances, warnings };
+  }
+
+  private limit() {
+    return GAP_INTERVALS * this.intervalMs;
+  }
+
+  private unknown(entry: Tracked, warnings: string[], { from, to, why }: { from: number; to: number; why: string }) {
+    entry.unknown.push({ from, to });
+    const i = entry.last;
+    warnings.push(`instance ${i.id}${i.label ? ` (${i.label})` : ""}: ${why} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; not charged`);
+  }
+}
+
+// All the polls at once, up to `now`.
+export function accrueInstances({ polls, intervalMs, now }: { polls: Poll[]; intervalMs: number; now: number }): { instances: InstanceAccrual[]; warnings: string[] } {
+  const accrual = new Accrual(intervalMs);
+  for (const poll of polls) accrual.add(poll);
+  return accrual.at(now);
+}
+
+// Adds [from, to) at the instance's rate, extending the last segment when nothing changed. The
+// last segment is replaced, not changed: a read's copy of the list shares the others.
+function billSegment(segments: Segment[], i: PolledInstance, from: number, to: number) {
+  if (to <= from) return;
+  const seg = { from, to, state: i.state, rate_usd_per_hour: rateOf(i), num_gpus: i.num_gpus ?? 0 };
+  const prev = segments.at(-1);
+  const same = prev && prev.to === from && prev.state === seg.state && prev.rate_usd_per_hour === seg.rate_usd_per_hour && prev.num_gpus === seg.num_gpus;
+  if (same) segments[segments.length - 1] = { ...prev, to };
+  else segments.push(seg);
+}
+
+function summarize({ last, observed_since, destroyed_at, segments, unknown }: Tracked): InstanceAccrual {
+  const hours = (s: Segment) => (s.to - s.from) / HOUR_MS;
+  let usd = 0;
+  let running = 0;
+  let gpuHours = 0;
+  for (const s of segments) {
+    usd += hours(s) * s.rate_usd_per_hour;
+    if (s.state !== "running") continue;
+    running += hours(s);
+    gpuHours += hours(s) * s.num_gpus;
+  }
+  return {
+    id: last.id,
+    label: last.label,
+    state: last.state,
+    dph_total: last.dph_total,
+    storage_total_cost: last.storage_total_cost,
+    num_gpus: last.num_gpus,
+    start_date: last.start_date ?? null,
+    gpu_name: last.gpu_name ?? null,
+    ssh_host: last.ssh_host ?? null,
+    ssh_port: last.ssh_port ?? null,
+    observed_since,
+    ...(destroyed_at === undefined ? {} : { destroyed_at }),
+    accrued_usd: toCents(usd),
+    running_hours: round(running, 4),
+    gpu_hours: round(gpuHours, 4),
+    unknown,
+    segments,
+  };
 }
 
 // A model pays what its instances accrued while it ran there: every instance labelled with its
@@ -143,11 +190,15 @@ export function modelCosts({ instances, models, now }: { instances: InstanceAccr
     // Between two neighbouring boundaries the rate and the set of running models are fixed.
     const edges = [...instance.segments, ...on.flatMap((l) => l.windows)].flatMap((s) => [s.from, s.to]);
     const cuts = [...new Set(edges)].sort((a, b) => a - b);
+    // Segments are sorted and cuts ascend, so the segment holding a cut is found walking forward.
+    let s = 0;
     for (let c = 0; c + 1 < cuts.length; c++) {
       const [from, to] = [cuts[c], cuts[c + 1]];
-      const seg = instance.segments.find((s) => s.from <= from && to <= s.to);
+      while (s < instance.segments.length && instance.segments[s].to <= from) s++;
+      const seg = instance.segments[s];
+      if (!seg || seg.from > from) continue;
       const active = on.filter((l) => l.windows.some((w) => w.from <= from && to <= w.to));
-      if (!seg || !active.length) continue;
+      if (!active.length) continue;
       const gpus = seg.state === "running" ? seg.num_gpus : 0;
       for (const l of active) pieces.get(l.model.key)!.push({ from, to, usd_per_hour: seg.rate_usd_per_hour / active.length, gpus });
     }

@@ -1,17 +1,9 @@
-import type { StoredPoll } from "@/lib/store/vast-polls";
-import { accrueInstances, modelCosts, rateOf, spentAt, type InstanceAccrual, type ModelWindows, type Piece, type PolledInstance, type Poll } from "./accrual";
-import type { BillingState } from "./poller";
+import { modelCosts, rateOf, spentAt, type InstanceAccrual, type ModelWindows, type Piece } from "./accrual";
+import type { BillingState, VastPolls } from "./poller";
 
 // What vast.ai's polls say at `now`: each instance's spend, and each linked model's. Pure.
 
-export type BilledInstance = InstanceAccrual & {
-  start_date: number | null;
-  num_gpus: number | null;
-  gpu_name: string | null;
-  ssh_host: string | null;
-  ssh_port: number | null;
-  models: string[];
-};
+export type BilledInstance = InstanceAccrual & { models: string[] };
 
 export type ModelBill = { instance_id: number; total_cost: number; gpu_hours: number; pieces: Piece[]; burn_usd_per_hour: number };
 
@@ -32,37 +24,14 @@ export type Billing = {
 
 export const BILLING_OFF: Billing = { state: "off", last_polled: null, stale: false, instances: [], models: new Map(), burn_usd_per_hour: 0, unattributed_usd: 0, warnings: [] };
 
-type Extra = Pick<BilledInstance, "start_date" | "num_gpus" | "gpu_name" | "ssh_host" | "ssh_port">;
-
 // models: every model that may be linked, with the windows it ran in (to: null while it runs).
-export function billFromPolls({
-  polls,
-  intervalMs,
-  models,
-  now,
-}: {
-  polls: StoredPoll[];
-  intervalMs: number;
-  models: ModelWindows[];
-  now: number;
-}): Billing {
-  const extra = new Map<number, Extra>();
-  const asPoll = (p: StoredPoll): Poll => ({
-    at: p.at,
-    ok: p.state === "ok",
-    instances: p.instances.map((v): PolledInstance => {
-      extra.set(v.id, { start_date: v.start_date, num_gpus: v.num_gpus, gpu_name: v.gpu_name, ssh_host: v.ssh_host, ssh_port: v.ssh_port });
-      return { id: v.id, label: v.label, state: v.state, dph_total: v.dph_total, storage_total_cost: v.storage_total_cost, num_gpus: v.num_gpus };
-    }),
-  });
-  const { instances, warnings } = accrueInstances({ polls: polls.map(asPoll), intervalMs, now });
+export function billFromPolls({ polls, models, now }: { polls: VastPolls; models: ModelWindows[]; now: number }): Billing {
+  const { instances, warnings } = polls.accrual.at(now);
   const costs = modelCosts({ instances, models, now }).filter((c) => c.instance_id !== null);
-  const lastOk = polls.findLast((p) => p.state === "ok");
-  const last = polls.at(-1);
+  const { last, last_ok: lastOk } = polls;
   const live = instances.filter((i) => i.destroyed_at === undefined);
   const billed: BilledInstance[] = instances.map((i) => ({
     ...i,
-    ...extra.get(i.id)!,
     models: models.filter((m) => linkedTo(m, i)).map((m) => m.key),
   }));
   const open = (key: string) => models.find((m) => m.key === key)!.windows.some((w) => w.to === null);
@@ -76,12 +45,12 @@ export function billFromPolls({
   }
   const instanceSpend = instances.reduce((sum, i) => sum + i.segments.reduce((s, seg) => s + ((seg.to - seg.from) / 3_600_000) * seg.rate_usd_per_hour, 0), 0);
   const modelSpend = costs.reduce((sum, c) => sum + spentAt({ pieces: c.pieces, at: Infinity }).usd, 0);
-  const failed = last && last.state !== "ok" ? last : null;
+  const failed = last?.state === "ok" ? null : last;
   return {
-    state: !last ? "ok" : failed?.state === "auth_failed" ? "auth_failed" : failed ? "error" : "ok",
+    state: failed?.state === "auth_failed" ? "auth_failed" : failed ? "error" : "ok",
     ...(failed?.reason ? { reason: failed.reason } : {}),
     last_polled: last?.at ?? null,
-    stale: failed !== null,
+    stale: !!failed,
     instances: billed,
     models: byModel,
     burn_usd_per_hour: live.reduce((sum, i) => sum + rateOf(i), 0),

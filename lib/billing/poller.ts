@@ -1,7 +1,9 @@
 import "server-only";
 import { getEnv } from "@/lib/env";
 import { describeError, storeFailure } from "@/lib/errors";
-import { insertVastPoll, loadVastPolls, toStoredInstance, type StoredPoll } from "@/lib/store/vast-polls";
+import { slicer } from "@/lib/slices";
+import { insertVastPoll, loadVastPolls as readStoredPolls, toStoredInstance, type StoredPoll } from "@/lib/store/vast-polls";
+import { Accrual } from "./accrual";
 import { listInstances, type ListInstancesResult } from "./vastai";
 
 // The job that polls vast.ai: one process per store does it (see holdJob) and stores each poll;
@@ -15,10 +17,16 @@ const MAX_TIMEOUT_MS = 30_000;
 
 export type BillingState = "off" | "ok" | "auth_failed" | "error";
 
-// What every process knows of vast.ai: the polls so far, oldest first.
+// The polls so far, folded as they come (so none is kept, and none is read twice), and the newest.
+export type VastPolls = { accrual: Accrual; last: StoredPoll | null; last_ok: StoredPoll | null };
+
+// What every process knows of vast.ai.
 type Billing = {
   key: string;
-  polls: StoredPoll[];
+  polls: VastPolls;
+  // Until the stored polls are read, new ones wait here (they are newer than all stored).
+  ready: boolean;
+  early: StoredPoll[];
   loaded: Promise<void> | null;
   // This process polls vast.ai (it holds the job), or follows the store.
   polling: boolean;
@@ -42,22 +50,20 @@ function billing(): Billing {
       Object.assign(g.__afsBilling, { polling: false, following: false });
       stopTimer(g.__afsBilling);
     }
-    g.__afsBilling = { key, polls: [], loaded: null, polling: false, following: false, timer: null, busy: null, failures: 0, listeners: new Set() };
+    g.__afsBilling = { key, polls: emptyPolls(vastai?.intervalMs ?? 0), ready: false, early: [], loaded: null, polling: false, following: false, timer: null, busy: null, failures: 0, listeners: new Set() };
   }
   return g.__afsBilling;
 }
 
-// The polls stored so far (read once per process, then kept current), or none when billing is off.
-export async function getVastPolls(): Promise<StoredPoll[]> {
-  if (!getEnv().vastai) return [];
-  const b = billing();
-  await load(b);
-  return b.polls;
+// Reads the stored polls, once per process (they are then kept current); nothing when billing is off.
+export async function loadVastPolls(): Promise<void> {
+  if (getEnv().vastai) await load(billing());
 }
 
-// The polls read so far, without waiting (the live state has awaited getVastPolls once).
-export function vastPollsNow(): StoredPoll[] {
-  return getEnv().vastai ? billing().polls : [];
+// The polls so far, without waiting (the live state has awaited loadVastPolls once); null when
+// billing is off.
+export function vastPollsNow(): VastPolls | null {
+  return getEnv().vastai ? billing().polls : null;
 }
 
 // Called after every new poll (this process's or one read from the store).
@@ -149,7 +155,7 @@ function followStore(b: Billing) {
   const read = async () => {
     try {
       await load(b);
-      append(b, await loadVastPolls({ after: b.polls.at(-1)?.at ?? 0 }));
+      for (let page = await readStoredPolls({ after: b.polls.last?.at ?? 0 }); page.length; page = await readStoredPolls({ after: b.polls.last!.at })) append(b, page);
     } catch (error) {
       if (!storeFailure(error)) console.error(`[afs] reading vast.ai polls: ${describeError(error)}`);
     }
@@ -169,12 +175,19 @@ function stopTimer(b: Billing) {
   b.timer = null;
 }
 
+// A page at a time, giving the event loop back between pages: a month of polls is hundreds of
+// thousands of rows, and SQLite reads block.
 function load(b: Billing): Promise<void> {
-  b.loaded ??= loadVastPolls({ after: 0 })
-    .then((polls) => {
-      // Polls taken while the store was read are newer than all it had.
-      b.polls = [...polls, ...b.polls.filter((p) => p.at > (polls.at(-1)?.at ?? 0))];
-    })
+  b.loaded ??= (async () => {
+    const polls = emptyPolls(b.polls.accrual.intervalMs);
+    const pause = slicer();
+    for (let page = await readStoredPolls({ after: 0 }); page.length; page = await readStoredPolls({ after: polls.last!.at })) {
+      for (const poll of page) fold(polls, poll);
+      await pause();
+    }
+    for (const poll of b.early) if (poll.at > (polls.last?.at ?? -Infinity)) fold(polls, poll);
+    Object.assign(b, { polls, early: [], ready: true });
+  })()
     .catch((error) => {
       b.loaded = null;
       throw error;
@@ -183,9 +196,22 @@ function load(b: Billing): Promise<void> {
 }
 
 function append(b: Billing, polls: StoredPoll[]) {
-  const last = b.polls.at(-1)?.at ?? -Infinity;
-  const fresh = polls.filter((p) => p.at > last);
+  if (!b.ready) {
+    b.early.push(...polls);
+    return;
+  }
+  const fresh = polls.filter((p) => p.at > (b.polls.last?.at ?? -Infinity));
   if (!fresh.length) return;
-  b.polls.push(...fresh);
+  for (const poll of fresh) fold(b.polls, poll);
   for (const listener of b.listeners) listener();
+}
+
+function fold(polls: VastPolls, poll: StoredPoll) {
+  polls.accrual.add({ at: poll.at, ok: poll.state === "ok", instances: poll.instances });
+  polls.last = poll;
+  if (poll.state === "ok") polls.last_ok = poll;
+}
+
+function emptyPolls(intervalMs: number): VastPolls {
+  return { accrual: new Accrual(intervalMs), last: null, last_ok: null };
 }

@@ -9,7 +9,7 @@ import { countSamples } from "@/lib/data/samples";
 import { validateJsonl } from "@/lib/data/validate-jsonl";
 import { getEnv } from "@/lib/env";
 import { configureFleet, hostMirrorDir, onRemoteRuns } from "@/lib/hosts/fleet";
-import { getVastPolls, subscribeBilling, vastPollsNow } from "@/lib/billing/poller";
+import { loadVastPolls, subscribeBilling, vastPollsNow } from "@/lib/billing/poller";
 import { idleGpusNow } from "@/lib/gpu/idle";
 import { appendAll, describeError, isMissing, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
@@ -241,7 +241,7 @@ function ensureState(): State {
 
 function loadFromStore(state: State): Promise<void> {
   state.loaded ??= (async () => {
-    const [counts, sightings, storeCreatedAt] = await Promise.all([loadSampleCounts(), loadSightings(), getStoreCreatedAt(), reloadHistories(state), getVastPolls()]);
+    const [counts, sightings, storeCreatedAt] = await Promise.all([loadSampleCounts(), loadSightings(), getStoreCreatedAt(), reloadHistories(state), loadVastPolls()]);
     state.sampleCounts = counts;
     state.sightings = sightings;
     state.storeCreatedAt = storeCreatedAt;
@@ -471,7 +471,7 @@ function derive(state: State, now: number, changed = new Set<string>()) {
       fold(state, entry);
       changed.add(entry.model_key);
     },
-    vast: vastai && { polls: vastPollsNow(), intervalMs: vastai.intervalMs, ssh: vastai.ssh },
+    vast: vastai && { polls: vastPollsNow()!, ssh: vastai.ssh },
     idle: idleGpusNow({ now, forMs: idle.ms }),
   });
   recordInBackground(state);

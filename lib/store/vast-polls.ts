@@ -29,11 +29,11 @@ export async function insertVastPoll(poll: StoredPoll): Promise<void> {
   });
 }
 
-// The polls after `after` (epoch ms), oldest first, each with its instances.
-export async function loadVastPolls({ after }: { after: number }): Promise<StoredPoll[]> {
+// The polls after `after` (epoch ms), oldest first, each with its instances; at most `limit`.
+export async function loadVastPolls({ after, limit = 1000 }: { after: number; limit?: number }): Promise<StoredPoll[]> {
   const { db } = await getStore();
   // Polls first: a poll read is committed with its instances, which the second read then sees.
-  const polls = await db.selectFrom("vast_polls").selectAll().where("at", ">", after).orderBy("at").execute();
+  const polls = await db.selectFrom("vast_polls").selectAll().where("at", ">", after).orderBy("at").limit(limit).execute();
   if (!polls.length) return [];
   const rows = await db.selectFrom("vast_instances").selectAll().where("at", ">", after).where("at", "<=", polls.at(-1)!.at).orderBy("at").orderBy("id").execute();
   const byAt = new Map<number, StoredInstance[]>();
