@@ -223,6 +223,7 @@ function toModelStatus(input: {
       config_errors: model.config_errors,
       host: model.host,
       vast_instance: bill?.instance_id ?? model.vast_instance ?? null,
+      // Set by withProjection once the estimate is known.
       burn_rate_usd_per_hour: 0,
       projected_cost_to_finish: null,
       projected_total_cost: null,

@@ -13,6 +13,8 @@ export const BILLING_JOB = "vastai-billing";
 // A refused key is not retried sooner: a wrong key stays wrong until someone changes it.
 export const AUTH_FAILED_DELAY_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
+// A Retry-After is honoured up to an hour: a server that says "tomorrow" is asked again sooner.
+const MAX_RETRY_AFTER_MS = 3_600_000;
 const MAX_TIMEOUT_MS = 30_000;
 
 export type BillingState = "off" | "ok" | "auth_failed" | "error";
@@ -73,9 +75,9 @@ export function subscribeBilling(listener: () => void): () => void {
   return () => b.listeners.delete(listener);
 }
 
-// Lists vast.ai's instances once, stores the answer and adds it to the polls; `at` is the poll's
-// time (tests pass their own clock). Never throws: a store that is down only loses the record.
-export async function pollVastOnce({ at }: { at?: () => number } = {}): Promise<ListInstancesResult> {
+// Lists vast.ai's instances once, stores the answer and adds it to the polls. A store that is
+// down only loses the record (the poll still counts in this process).
+export async function pollVastOnce(): Promise<ListInstancesResult> {
   const vastai = getEnv().vastai;
   if (!vastai) throw new Error("AFS_VASTAI_API_KEY is not set");
   const b = billing();
@@ -84,8 +86,8 @@ export async function pollVastOnce({ at }: { at?: () => number } = {}): Promise<
   const result = await listInstances({ url: vastai.url, apiKey: vastai.apiKey, timeoutMs });
   const poll: StoredPoll =
     result.state === "ok"
-      ? { at: at?.() ?? Date.now(), state: "ok", reason: null, warnings: result.warnings, instances: result.instances.map(toStoredInstance) }
-      : { at: at?.() ?? Date.now(), state: result.state, reason: result.reason, warnings: [], instances: [] };
+      ? { at: Date.now(), state: "ok", reason: null, warnings: result.warnings, instances: result.instances.map(toStoredInstance) }
+      : { at: Date.now(), state: result.state, reason: result.reason, warnings: [], instances: [] };
   if (result.state !== "ok") console.error(`[afs] vast.ai: ${result.reason}`);
   try {
     await insertVastPoll(poll);
@@ -98,12 +100,13 @@ export async function pollVastOnce({ at }: { at?: () => number } = {}): Promise<
 
 // How long to wait before the next poll: the interval after an answer, or after a timeout or a
 // broken answer (the next one may be fine); 10 minutes after a refused key; after a 429 or 5xx
-// the server's Retry-After, else a doubling backoff from the interval, at most 10 minutes.
+// the server's Retry-After (at most an hour), else a doubling backoff from the interval, at most
+// 10 minutes.
 export function nextPollDelay({ result, failures, intervalMs }: { result: ListInstancesResult; failures: number; intervalMs: number }): number {
   if (result.state === "ok" || result.state === "error") return intervalMs;
   if (result.state === "auth_failed") return Math.max(intervalMs, AUTH_FAILED_DELAY_MS);
   const backoff = Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** failures);
-  return result.retry_after_ms ?? backoff;
+  return result.retry_after_ms === undefined ? backoff : Math.min(result.retry_after_ms, MAX_RETRY_AFTER_MS);
 }
 
 // Starts polling in this process (it took the job).

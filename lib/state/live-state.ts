@@ -483,8 +483,10 @@ function derive(state: State, now: number, changed = new Set<string>()) {
     const { files_done: done, files_total: total } = state.scan;
     next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no curves or run status, and their last known sample counts`);
   }
-  const { models: _, ...billing } = next.billing;
-  const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts], billing, next.idle]);
+  // What billing shows (not its segments, which only make up the sums shown).
+  const { models: _, instances, ...billing } = next.billing;
+  const shown = instances.map(({ segments: _s, unknown: _u, ...i }) => i);
+  const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts], billing, shown, next.idle]);
   const previousIdle = state.snapshot?.idle ?? [];
   // The fleet reads the config's hosts and vast.ai's instances.
   if (next.config !== state.snapshot?.config) configureFleet({ dataDir: state.dataDir, config: next.config });

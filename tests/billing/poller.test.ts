@@ -45,6 +45,7 @@ describe("nextPollDelay", () => {
     const failed = { state: "server_error", reason: "page 1: HTTP 502" } as const;
     expect([0, 1, 2, 3, 4].map((failures) => nextPollDelay({ result: failed, failures, intervalMs: 60_000 }))).toEqual([60_000, 120_000, 240_000, 480_000, 600_000]);
     expect(nextPollDelay({ result: { ...failed, retry_after_ms: 90_000 }, failures: 4, intervalMs: 60_000 })).toBe(90_000);
+    expect(nextPollDelay({ result: { ...failed, retry_after_ms: 86_400_000 }, failures: 0, intervalMs: 60_000 })).toBe(3_600_000);
     expect(nextPollDelay({ result: { state: "rate_limited", reason: "page 1: HTTP 429: rate limited" }, failures: 1, intervalMs: 60_000 })).toBe(120_000);
   });
   it("waits 10 minutes after a refused key", () => {
