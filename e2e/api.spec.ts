@@ -37,7 +37,18 @@ test("every endpoint answers per the contract on the bundled data", async ({ req
 
   const costs = await (await request.get("/api/costs/breakdown")).json();
   expect(costs).toMatchObject({ total_cost: 4.08, hourly_rate: 1.2, budget_usd: 10, budget_remaining: 5.92 });
-  expect(costs.breakdown["majora-v1"]).toEqual({ total_cost: 0.96, gpu_hours: 0.8, cost_per_hour: 1.2, share: 0.2353 });
+  // majora-v1 has completed: it projects what it cost and burns nothing
+  expect(costs.breakdown["majora-v1"]).toEqual({
+    total_cost: 0.96, gpu_hours: 0.8, cost_per_hour: 1.2, share: 0.2353,
+    burn_rate_usd_per_hour: 0, projected_cost_to_finish: 0, projected_total_cost: 0.96,
+  });
+  expect(costs.budget).toMatchObject({ usd: 10, spent: 4.08, left: 5.92 });
+  // Without a vast.ai key, billing says it is off; the timeline answers per model, a bad range is a 400.
+  expect(await (await request.get("/api/billing/instances")).json()).toEqual({ state: "off", last_polled: null, stale: false, instances: [], warnings: [] });
+  const timeline = await request.get("/api/costs/timeline?range=1h");
+  expect(timeline.status()).toBe(200);
+  expect(await timeline.json()).toMatchObject({ range: "1h", period_seconds: 60 });
+  expect((await request.get("/api/costs/timeline?range=2h")).status()).toBe(400);
 
   // The demo replays the real H100 capture, and says so.
   await expect(async () => {

@@ -56,6 +56,14 @@ export const envSchema = z.object({
   AFS_SSH_KNOWN_HOSTS: z.string().min(1).optional(),
   AFS_SSH_TOFU: z.enum(["0", "1"]).default("0"),
   SSH_AUTH_SOCK: z.string().optional(),
+  // vast.ai billing (lib/billing): on when a key is set.
+  AFS_VASTAI_API_KEY: z.string().min(1).optional(),
+  AFS_VASTAI_URL: z.url({ protocol: /^https?$/ }).default("https://console.vast.ai"),
+  AFS_VASTAI_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+  AFS_VASTAI_SSH: z.enum(["0", "1"]).default("1"),
+  // A billed GPU under this utilization for this long is reported as idle.
+  AFS_IDLE_UTIL_PERCENT: z.coerce.number().min(0).max(100).default(5),
+  AFS_IDLE_MINUTES: z.coerce.number().positive().default(10),
 });
 
 export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;
@@ -79,6 +87,8 @@ export type Env = {
   gpu: { source: GpuSourceSetting; intervalMs: number; nvidiaSmi: string; rawRetentionMs: number; aggRetentionMs: number; bufferSamples: number };
   // What one data file may cost: longer lines are skipped unread, larger JSON documents refused.
   limits: { lineBytes: number; jsonBytes: number; runFiles: number; models: number };
+  vastai: { apiKey: string; url: string; intervalMs: number; ssh: boolean } | null;
+  idle: { utilPercent: number; ms: number };
 };
 
 // Parsed on each call rather than frozen at import: it costs microseconds, and tests point
@@ -118,6 +128,15 @@ export function getEnv(): Env {
       runFiles: parsed.data.AFS_MAX_RUN_FILES,
       models: parsed.data.AFS_MAX_MODELS,
     },
+    vastai: parsed.data.AFS_VASTAI_API_KEY
+      ? {
+          apiKey: parsed.data.AFS_VASTAI_API_KEY,
+          url: parsed.data.AFS_VASTAI_URL,
+          intervalMs: parsed.data.AFS_VASTAI_INTERVAL_SECONDS * 1000,
+          ssh: parsed.data.AFS_VASTAI_SSH === "1",
+        }
+      : null,
+    idle: { utilPercent: parsed.data.AFS_IDLE_UTIL_PERCENT, ms: parsed.data.AFS_IDLE_MINUTES * 60_000 },
   };
 }
 

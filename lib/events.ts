@@ -2,7 +2,11 @@ import "server-only";
 import { EventEmitter } from "node:events";
 import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
 
-export type LiveEvent = { type: "gpu"; data: GpuSnapshot & { host: string } } | { type: "status"; data: ModelStatus };
+// idle_gpu: a billed GPU has just been idle for AFS_IDLE_MINUTES (once per idle stretch).
+export type LiveEvent =
+  | { type: "gpu"; data: GpuSnapshot & { host: string } }
+  | { type: "status"; data: ModelStatus }
+  | { type: "idle_gpu"; data: { host: string; index: number; since: string; usd_per_hour: number } };
 
 // One in-process bus for the live stream: the poller and status writers publish, each SSE
 // client subscribes. On globalThis so dev hot reload keeps a single bus.

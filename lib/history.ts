@@ -15,9 +15,15 @@ export type HistoryAggregate = {
   running_ms: number;
   // The current running stretch's first and newest points, for the pace of an estimate.
   stretch: { first: ProgressAt; last: ProgressAt } | null;
+  // When it first ran, and when it last ended (completed or failed; null while it has not): the
+  // window a model is charged its vast.ai instance's cost for.
+  first_running_at: string | null;
+  ended_at: string | null;
 };
 
-export const EMPTY_HISTORY: HistoryAggregate = { latest: null, latest_posted_at: null, first_at: null, running_ms: 0, stretch: null };
+export const EMPTY_HISTORY: HistoryAggregate = { latest: null, latest_posted_at: null, first_at: null, running_ms: 0, stretch: null, first_running_at: null, ended_at: null };
+
+const ENDED = new Set(["completed", "failed"]);
 
 const HOUR_MS = 3_600_000;
 
@@ -31,6 +37,8 @@ export function appendHistory(history: HistoryAggregate, entry: HistoryEntry): H
     first_at: history.first_at !== null && history.first_at < entry.at ? history.first_at : entry.at,
     running_ms: history.running_ms + (wasRunning ? Math.max(0, point.at - Date.parse(latest.at)) : 0),
     stretch: entry.status !== "running" ? null : wasRunning && history.stretch ? { first: history.stretch.first, last: point } : { first: point, last: point },
+    first_running_at: history.first_running_at ?? (entry.status === "running" ? entry.at : null),
+    ended_at: !ENDED.has(entry.status) ? null : latest && ENDED.has(latest.status) ? history.ended_at : entry.at,
   };
 }
 

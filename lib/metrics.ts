@@ -1,4 +1,5 @@
 import "server-only";
+import { spentAt } from "@/lib/billing/accrual";
 import { ApiError } from "@/lib/errors";
 import { getGpuSnapshot } from "@/lib/gpu/poller";
 import { getHostView } from "@/lib/hosts/fleet";
@@ -87,7 +88,7 @@ function seriesRows<A extends SeriesName, B extends SeriesName>(snapshot: Snapsh
 
 // Loss curves from the models' run files, downsampled per series to at most `points`.
 export function getTrainingLoss(snapshot: Snapshot, opts: { model?: string; points: number }): TrainingLossResponse {
-  const metrics = seriesRows(snapshot, { ...opts, series: ["train_loss", "val_loss"] });
+  const metrics = seriesRows(snapshot, { ...opts, series: ["train_loss", "val_loss"] }).map((row) => ({ ...row, ...spendAt(snapshot, row) }));
   const nonFinite = selectModels(snapshot, opts.model).flatMap((m) =>
     (["train_loss", "val_loss"] as const).flatMap((series) => {
       const found = snapshot.runs.get(m.key)!.non_finite[series];
@@ -95,6 +96,15 @@ export function getTrainingLoss(snapshot: Snapshot, opts: { model?: string; poin
     }),
   );
   return { metrics, non_finite: nonFinite, source: metrics.length || nonFinite.length ? "runs" : "none" };
+}
+
+// The model's GPU hours and cost when a point was logged; unknown without a time, or where the
+// model's cost is configured and not placed in time.
+function spendAt(snapshot: Snapshot, { model, timestamp }: { model: string; timestamp: string | null }) {
+  const { pieces, total_cost } = snapshot.details.get(model)!;
+  if (timestamp === null || (!pieces.length && total_cost > 0)) return { gpu_hours: null, cost_usd: null };
+  const spent = spentAt({ pieces, at: Date.parse(timestamp) });
+  return { gpu_hours: round(spent.gpu_hours, 4), cost_usd: round(spent.usd, 4) };
 }
 
 export function getThroughput(snapshot: Snapshot, opts: { model?: string; points: number }): ThroughputResponse {

@@ -1,8 +1,13 @@
 import "server-only";
+import type { Piece } from "@/lib/billing/accrual";
+import { billFromPolls, BILLING_OFF, type Billing, type ModelBill } from "@/lib/billing/bill";
+import { billedIdleGpus, vastHosts, type BilledIdleGpu } from "@/lib/billing/hosts";
+import type { VastPolls } from "@/lib/billing/poller";
 import type { Artifact } from "@/lib/data/artifacts";
 import { latestEvaluations } from "@/lib/data/evaluations";
 import { sampleLines } from "@/lib/data/samples";
-import { ApiError } from "@/lib/errors";
+import { ApiError, appendAll } from "@/lib/errors";
+import type { IdleGpu } from "@/lib/gpu/idle";
 import { EMPTY_HISTORY, finishAtPace, hoursRunning, MIN_PACE_MS, MIN_PACE_POINTS, type HistoryAggregate, type HistoryEntry, type ProgressAt } from "@/lib/history";
 import { round } from "@/lib/numbers";
 import { judgeRun, runWallHours, type RunVerdict } from "@/lib/run-status";
@@ -38,13 +43,20 @@ export type Snapshot = {
   first_update_at: string | null;
   // When the store was made: the session's start when nothing says otherwise.
   store_created_at: string;
+  // vast.ai's instances and what they cost, as of the newest poll.
+  billing: Billing;
+  // Billed GPUs idle for AFS_IDLE_MINUTES.
+  idle: BilledIdleGpu[];
   warnings: string[];
   now: number;
 };
 
-export type ModelDetail = { gpu_hours: number; total_cost: number; progress_from_run: boolean };
+// pieces: the model's spend placed in time (its cost and GPU hours at any moment); empty where
+// its hours are configured and not placed in time.
+export type ModelDetail = { gpu_hours: number; total_cost: number; progress_from_run: boolean; pieces: Piece[]; burn_usd_per_hour: number };
 
 const BYTES_PER_MB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
 
 // The dashboard's numbers from the data dir's contents and each model's status history, at `now`.
 // A status the run files call for is handed to `record` (which stores it and folds it into
@@ -56,6 +68,8 @@ export function deriveSnapshot({
   staleMs,
   firstSeen,
   record,
+  vast,
+  idle,
 }: {
   inputs: DataDirInputs;
   histories: Map<string, HistoryAggregate>;
@@ -63,13 +77,16 @@ export function deriveSnapshot({
   staleMs: number;
   firstSeen: (opts: { key: string; subject: "model" | "run" }) => string;
   record: (entry: HistoryEntry & { model_key: string }) => void;
+  // vast.ai's polls so far, when billing is on, and whether its instances are read over SSH.
+  vast: { polls: VastPolls; ssh: boolean } | null;
+  // GPUs idle long enough, billed or not.
+  idle: IdleGpu[];
 }): Omit<Snapshot, "now" | "store_created_at"> {
-  const { config, runs } = inputs;
+  const { runs } = inputs;
   const warnings = [...inputs.warnings];
   const latest = latestEvaluations(inputs.evaluations);
-  const models: ModelStatus[] = [];
-  const details = new Map<string, ModelDetail>();
-  for (const model of config.models) {
+  const verdicts = new Map<string, RunVerdict>();
+  for (const model of inputs.config.models) {
     const run = runs.get(model.key)!;
     const judge = () => {
       const history = histories.get(model.key) ?? EMPTY_HISTORY;
@@ -87,6 +104,17 @@ export function deriveSnapshot({
       record({ model_key: model.key, ...verdict.change, source: "run", at: new Date(now).toISOString() });
       verdict = judge();
     }
+    verdicts.set(model.key, verdict);
+  }
+  const billing = vast
+    ? billFromPolls({ polls: vast.polls, now, models: inputs.config.models.map((m) => chargedWindows({ model: m, history: histories.get(m.key) ?? EMPTY_HISTORY, seenAt: firstSeen({ key: m.key, subject: "model" }) })) })
+    : BILLING_OFF;
+  appendAll(warnings, billing.warnings.map((w) => `vast.ai: ${w}`));
+  const config = vast?.ssh ? withVastHosts({ config: inputs.config, billing, warnings }) : inputs.config;
+  const statuses: ModelStatus[] = [];
+  const details = new Map<string, ModelDetail>();
+  for (const model of config.models) {
+    const verdict = verdicts.get(model.key)!;
     if (verdict.stalled_since !== null) {
       warnings.push(`${model.key}: run stalled: no new record for ${Math.round((now - verdict.stalled_since) / 60_000)} min`);
     }
@@ -97,16 +125,19 @@ export function deriveSnapshot({
     const { status, detail } = toModelStatus({
       model,
       history: histories.get(model.key) ?? EMPTY_HISTORY,
-      run,
+      run: runs.get(model.key)!,
       verdict,
       samples,
       evaluation: latest.get(model.key),
       seenAt: firstSeen({ key: model.key, subject: "model" }),
+      bill: billing.models.get(model.key),
       now,
     });
-    models.push(status);
+    statuses.push(status);
     details.set(model.key, detail);
   }
+  const estimate = estimateCompletion({ models: statuses, details, histories, runs, now });
+  const models = statuses.map((m) => withProjection({ model: m, detail: details.get(m.key)!, finishAt: estimate.models.find((e) => e.key === m.key)?.at ?? null, now }));
   const firstUpdates = [...histories.values()].map((h) => h.first_at).filter((t): t is string => t !== null);
   return {
     dataDir: inputs.dataDir,
@@ -116,10 +147,27 @@ export function deriveSnapshot({
     runs,
     artifacts: inputs.artifacts,
     evaluations: inputs.evaluations,
-    estimate: estimateCompletion({ models, details, histories, runs, now }),
+    estimate,
+    billing,
+    idle: billedIdleGpus({ idle, billing, config, running: models.filter((m) => m.status === "running") }),
     first_update_at: firstUpdates.length ? firstUpdates.reduce((a, b) => (a < b ? a : b)) : null,
     warnings,
   };
+}
+
+// The config with vast.ai's instances added as hosts; the same object while they stay the same,
+// so the fleet is reconfigured only when they change.
+const withHosts = new WeakMap<AfsConfig, { signature: string; config: AfsConfig }>();
+function withVastHosts({ config, billing, warnings }: { config: AfsConfig; billing: Billing; warnings: string[] }): AfsConfig {
+  const found = vastHosts({ billing, config });
+  appendAll(warnings, found.warnings.map((w) => `vast.ai: ${w}`));
+  if (!found.hosts.length) return config;
+  const signature = JSON.stringify(found.hosts);
+  const kept = withHosts.get(config);
+  if (kept?.signature === signature) return kept.config;
+  const next = { ...config, hosts: [...config.hosts, ...found.hosts] };
+  withHosts.set(config, { signature, config: next });
+  return next;
 }
 
 export function findModel<T extends { key: string }>(models: T[], key: string): T {
@@ -136,19 +184,27 @@ function toModelStatus(input: {
   samples: SampleCount | null;
   evaluation?: Evaluation;
   seenAt: string;
+  bill?: ModelBill;
   now: number;
 }): { status: ModelStatus; detail: ModelDetail } {
-  const { model, history, run, verdict, samples, evaluation, now } = input;
+  const { model, history, run, verdict, samples, evaluation, bill, now } = input;
   const current = history.latest;
-  const hours = gpuHours({ model, history, run, verdict, now });
-  const cost = hours.value * model.cost_per_hour;
+  const status = current?.status ?? model.status;
+  const configured = gpuHours({ model, history, run, verdict, now });
+  const hours = bill ? { value: bill.gpu_hours, source: "vastai" as const } : configured;
+  const cost = bill ? bill.total_cost : hours.value * model.cost_per_hour;
+  const rate = model.cost_per_hour * model.num_gpus;
+  // Without vast.ai, the configured cost is placed in time from when the model first ran (else
+  // its run's first record), at its rate, until the hours are used up.
+  const start = history.first_running_at ? Date.parse(history.first_running_at) : runStart(run);
+  const pieces = bill ? bill.pieces : start === null || hours.value === 0 ? [] : [{ from: start, to: start + (hours.value / model.num_gpus) * HOUR_MS, usd_per_hour: rate, gpus: model.num_gpus }];
   const lastRecord = run.last_record_at === null ? null : new Date(run.last_record_at).toISOString();
   const sizeBytes = samples?.size ?? 0;
   return {
     status: {
       key: model.key,
       name: model.name,
-      status: current?.status ?? model.status,
+      status,
       progress: verdict.progress ?? current?.progress ?? model.progress,
       gpu_hours: round(hours.value, 4),
       cost_per_hour: model.cost_per_hour,
@@ -166,9 +222,48 @@ function toModelStatus(input: {
       stalled_since: verdict.stalled_since === null ? null : new Date(verdict.stalled_since).toISOString(),
       config_errors: model.config_errors,
       host: model.host,
+      vast_instance: bill?.instance_id ?? model.vast_instance ?? null,
+      // Set by withProjection once the estimate is known.
+      burn_rate_usd_per_hour: 0,
+      projected_cost_to_finish: null,
+      projected_total_cost: null,
     },
-    detail: { gpu_hours: hours.value, total_cost: cost, progress_from_run: verdict.progress !== null },
+    detail: {
+      gpu_hours: hours.value,
+      total_cost: cost,
+      progress_from_run: verdict.progress !== null,
+      pieces,
+      burn_usd_per_hour: bill ? bill.burn_usd_per_hour : status === "running" ? rate : 0,
+    },
   };
+}
+
+// The window a model is charged its vast.ai instance for: from its first `running` (a model
+// that runs without a history yet, from when it was first seen) to its end, or on while it has
+// not ended.
+function chargedWindows({ model, history, seenAt }: { model: ModelConfig; history: HistoryAggregate; seenAt: string }) {
+  const status = history.latest?.status ?? model.status;
+  const from = history.first_running_at ?? (status === "running" ? seenAt : null);
+  const windows = from === null ? [] : [{ from: Date.parse(from), to: history.ended_at === null ? null : Date.parse(history.ended_at) }];
+  return { key: model.key, ...(model.vast_instance === undefined ? {} : { instance_id: model.vast_instance }), windows };
+}
+
+// The burn rate, and for a model that will finish: what is left to pay at that rate until its
+// estimated finish, and the total; a model that has ended projects what it cost.
+function withProjection({ model, detail, finishAt, now }: { model: ModelStatus; detail: ModelDetail; finishAt: string | null; now: number }): ModelStatus {
+  const ended = model.status === "completed" || model.status === "failed";
+  const toFinish = ended ? 0 : finishAt === null ? null : (detail.burn_usd_per_hour * (Date.parse(finishAt) - now)) / HOUR_MS;
+  return {
+    ...model,
+    burn_rate_usd_per_hour: round(detail.burn_usd_per_hour, 4),
+    projected_cost_to_finish: toFinish === null ? null : round(toFinish, 4),
+    projected_total_cost: toFinish === null ? null : round(detail.total_cost + toFinish, 4),
+  };
+}
+
+function runStart(run: ModelRun): number | null {
+  const firsts = run.files.map((f) => f.first_time).filter((t): t is number => t !== null);
+  return firsts.length ? Math.min(...firsts) : null;
 }
 
 // Configured hours as written; else the longer of the time spent running and the run's own wall

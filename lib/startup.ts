@@ -1,11 +1,13 @@
 import "server-only";
 import os from "node:os";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
+import { BILLING_JOB, followVastPolls, startVastPolling, stopBilling, stopVastPolling } from "@/lib/billing/poller";
 import { getEnv } from "@/lib/env";
 import { LOCAL_HOST } from "@/lib/schemas/config";
 import { describeError, storeFailure } from "@/lib/errors";
 import { closeLiveStreams, publishEvent } from "@/lib/events";
 import { getGpuPollerStats, startGpuPoller, stopGpuPoller, subscribeGpuSnapshots } from "@/lib/gpu/poller";
+import { startIdleWatch } from "@/lib/gpu/idle";
 import { shareGpuSnapshots } from "@/lib/gpu/shared";
 import { FLEET_JOB, startFleet, stopFleet } from "@/lib/hosts/fleet";
 import { startLiveState } from "@/lib/state/live-state";
@@ -43,11 +45,16 @@ export async function startServer() {
   const where = env.apiToken ? "AFS_API_TOKEN" : tokenFilePath(env.dataDir);
   console.log(`[afs] data dir ${env.dataDir}, store ${env.storeLabel}, admin token from ${where}`);
 
+  startIdleWatch({ utilPercent: env.idle.utilPercent });
   startLiveState();
   subscribeGpuSnapshots((snapshot) => publishEvent({ type: "gpu", data: { ...snapshot, host: LOCAL_HOST } }));
   shareGpuSnapshots();
   holdJob({ name: `gpu-poller:${os.hostname()}`, start: () => startGpuPoller(), stop: () => void stopGpuPoller() });
   holdJob({ name: FLEET_JOB, start: startFleet, stop: () => void stopFleet() });
+  if (env.vastai) {
+    followVastPolls();
+    holdJob({ name: BILLING_JOB, start: startVastPolling, stop: () => void stopVastPolling() });
+  }
   let pruning: NodeJS.Timeout | undefined;
   const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
   holdJob({
@@ -60,7 +67,7 @@ export async function startServer() {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      void Promise.all([stopGpuPoller(), stopFleet()]).then(stopCoordination);
+      void Promise.all([stopGpuPoller(), stopFleet(), stopBilling()]).then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

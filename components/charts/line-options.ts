@@ -53,3 +53,14 @@ export function linearAxis({
     ticks: { color: colors.muted, ...options.ticks },
   } as Axis;
 }
+
+// Tick labels for a time axis (epoch ms) as fine as the data's span needs: seconds for minutes
+// of data, dates for days.
+export const timeFormat = (spanMs: number) =>
+  new Intl.DateTimeFormat("en-US", {
+    ...(spanMs > 36 * 3_600_000 ? { month: "short", day: "numeric" } : {}),
+    hour: "2-digit",
+    minute: "2-digit",
+    ...(spanMs < 20 * 60_000 ? { second: "2-digit" } : {}),
+    hourCycle: "h23",
+  });

@@ -87,7 +87,7 @@ function Panel({ tab, currency }: { tab: TabId; currency: string }) {
     case "costs":
       return <CostsTab currency={currency} />;
     case "metrics":
-      return <MetricsTab />;
+      return <MetricsTab currency={currency} />;
     case "hosts":
       return <HostsTab currency={currency} />;
     case "registry":

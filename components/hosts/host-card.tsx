@@ -2,6 +2,7 @@ import { formatAgo, formatMoney, formatNumber } from "@/components/format";
 import { ReplayChip } from "@/components/metrics/replay-chip";
 import { HostStateBadge, StatusBadge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { LocalTime } from "@/components/ui/local-time";
 import { ShowMore, useShownCount } from "@/components/ui/show-more";
 import type { Host, ModelStatus } from "@/lib/schemas/api";
 
@@ -24,6 +25,7 @@ export function HostCard({ host, models, currency, now }: { host: Host; models: 
   const titleId = `host-${host.name}`;
   const [shown, showMore] = useShownCount();
   const processes = host.gpus.flatMap((g) => g.processes.map((p) => ({ ...p, gpu: g.index })));
+  const idle = new Map(host.idle_gpus.map((g) => [g.index, g]));
   return (
     <Card
       title={host.name}
@@ -90,23 +92,31 @@ export function HostCard({ host, models, currency, now }: { host: Host; models: 
               </tr>
             </thead>
             <tbody>
-              {host.gpus.map((g) => (
-                <tr key={g.index} data-testid={`host-gpu-${g.index}`}>
-                  <th scope="row" className="font-normal tabular-nums">
-                    {g.index}
-                    {g.error && <span className="block text-xs text-muted">{g.error}</span>}
-                  </th>
-                  <td className="num">{unit(g.utilization, "%", 1)}</td>
-                  <td className="num">
-                    {gb(g.memory_used_mb)} / {gb(g.memory_total_mb)}
-                  </td>
-                  <td className="num">{unit(g.temperature_c, " °C")}</td>
-                  <td className="num">
-                    {unit(g.power_w, "")}
-                    {g.power_limit_w !== null && <span className="text-muted"> / {formatNumber(g.power_limit_w)}</span>}
-                  </td>
-                </tr>
-              ))}
+              {host.gpus.map((g) => {
+                const idleSince = idle.get(g.index);
+                return (
+                  <tr key={g.index} data-testid={`host-gpu-${g.index}`}>
+                    <th scope="row" className="font-normal tabular-nums">
+                      {g.index}
+                      {g.error && <span className="block text-xs text-muted">{g.error}</span>}
+                      {idleSince && (
+                        <span className="block text-xs font-medium text-warning" data-testid="idle-gpu">
+                          idle since <LocalTime iso={idleSince.since} />, billed {formatMoney(idleSince.usd_per_hour, currency)}/h
+                        </span>
+                      )}
+                    </th>
+                    <td className="num">{unit(g.utilization, "%", 1)}</td>
+                    <td className="num">
+                      {gb(g.memory_used_mb)} / {gb(g.memory_total_mb)}
+                    </td>
+                    <td className="num">{unit(g.temperature_c, " °C")}</td>
+                    <td className="num">
+                      {unit(g.power_w, "")}
+                      {g.power_limit_w !== null && <span className="text-muted"> / {formatNumber(g.power_limit_w)}</span>}
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

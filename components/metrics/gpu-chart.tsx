@@ -6,18 +6,8 @@ import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
 import { useChartColors, withAlpha } from "@/components/charts/chart-colors";
-import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
+import { lineChartOptions, linearAxis, timeFormat } from "@/components/charts/line-options";
 import type { GpuSeries, XY } from "./series";
-
-// Tick labels as fine as the data's span needs: seconds for minutes of data, dates for days.
-const timeFormat = (spanMs: number) =>
-  new Intl.DateTimeFormat("en-US", {
-    ...(spanMs > 36 * 3_600_000 ? { month: "short", day: "numeric" } : {}),
-    hour: "2-digit",
-    minute: "2-digit",
-    ...(spanMs < 20 * 60_000 ? { second: "2-digit" } : {}),
-    hourCycle: "h23",
-  });
 
 function extentOf(series: GpuSeries): { min: number; max: number } | null {
   const xs = series.gpus.flatMap((g) => [g.utilization[0]?.x, g.utilization.at(-1)?.x]).filter((x): x is number => x !== undefined);

@@ -4,8 +4,11 @@ import { useId, useMemo, useState } from "react";
 import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { LossChart } from "./loss-chart";
+import { LossXAxisPicker } from "./loss-x-axis-picker";
 import { PointStats, pointStats } from "./point-stats";
-import { divergences, isSinglePoint, lossSeries, type Divergence } from "./series";
+import { divergences, isSinglePoint, LOSS_X_AXES, lossSeries, type Divergence, type LossSeries, type LossXAxis } from "./series";
+
+const NO_SERIES: LossSeries = { train: [], val: [] };
 
 export function LossCard({
   modelKey,
@@ -14,6 +17,9 @@ export function LossCard({
   onModel,
   logScale,
   onLogScale,
+  xAxis,
+  onXAxis,
+  currency,
   metrics,
   nonFinite,
 }: {
@@ -23,15 +29,21 @@ export function LossCard({
   onModel: (key: string) => void;
   logScale: boolean;
   onLogScale: (log: boolean) => void;
+  xAxis: LossXAxis;
+  onXAxis: (axis: LossXAxis) => void;
+  currency: string;
   metrics: Parameters<typeof lossSeries>[0];
   nonFinite: readonly Divergence[];
 }) {
   const [smoothing, setSmoothing] = useState(0.6);
   const ids = { title: useId(), model: useId(), smoothing: useId() };
-  const series = useMemo(() => (modelKey ? lossSeries(metrics, modelKey) : { train: [], val: [] }), [metrics, modelKey]);
+  // By step, whether there are curves at all (and the controls); by the chosen x, what is drawn.
+  const steps = useMemo(() => (modelKey ? lossSeries(metrics, modelKey) : NO_SERIES), [metrics, modelKey]);
+  const series = useMemo(() => (modelKey && xAxis !== "step" ? lossSeries(metrics, modelKey, xAxis) : steps), [metrics, modelKey, xAxis, steps]);
   const diverged = useMemo(() => (modelKey ? divergences(nonFinite, modelKey) : []), [nonFinite, modelKey]);
-  const empty = series.train.length === 0 && series.val.length === 0 && diverged.length === 0;
-  const single = isSinglePoint(series.train, series.val);
+  const empty = steps.train.length === 0 && steps.val.length === 0 && diverged.length === 0;
+  const single = isSinglePoint(steps.train, steps.val);
+  const untimed = series.train.length === 0 && series.val.length === 0;
 
   return (
     <Card
@@ -68,8 +80,8 @@ export function LossCard({
         <PointStats
           testId="loss-stat"
           stats={pointStats([
-            ["Training loss", series.train, 4],
-            ["Validation loss", series.val, 4],
+            ["Training loss", steps.train, 4],
+            ["Validation loss", steps.val, 4],
           ])}
         />
       ) : (
@@ -98,8 +110,26 @@ export function LossCard({
               <input type="checkbox" checked={logScale} onChange={(e) => onLogScale(e.target.checked)} className="accent-primary" data-testid="loss-log-scale" />
               Log scale
             </label>
+            <LossXAxisPicker value={xAxis} onChange={onXAxis} />
           </div>
-          <LossChart series={series} diverged={diverged} smoothing={smoothing} logScale={logScale} label={`Training and validation loss of ${modelName} by step`} />
+          {untimed ? (
+            <EmptyState
+              data-testid="loss-no-x"
+              hint="Wall time needs rows that record their time (trainer_state.json rows do not); GPU hours and spend also need hours that come from the runs or vast.ai, not the config."
+            >
+              No timed points for {modelName}
+            </EmptyState>
+          ) : (
+            <LossChart
+              series={series}
+              diverged={diverged}
+              smoothing={smoothing}
+              logScale={logScale}
+              xAxis={xAxis}
+              currency={currency}
+              label={`Training and validation loss of ${modelName} by ${LOSS_X_AXES[xAxis].label}`}
+            />
+          )}
         </>
       )}
     </Card>

@@ -6,34 +6,60 @@ import { useMemo } from "react";
 import { Line } from "react-chartjs-2";
 import { ChartBox } from "@/components/charts/chart-box";
 import { useChartColors, withAlpha } from "@/components/charts/chart-colors";
-import { lineChartOptions, linearAxis } from "@/components/charts/line-options";
+import { lineChartOptions, linearAxis, timeFormat } from "@/components/charts/line-options";
+import { formatMoney, formatNumber } from "@/components/format";
 import { smoothEma } from "./ema";
-import type { Divergence, LossSeries, XY } from "./series";
+import { LOSS_X_AXES, type Divergence, type LossSeries, type LossXAxis, type XY } from "./series";
 
-// The y scale the chart really drew, on the canvas as data-y-scale, for tests and scripts.
-const reportYScale: Plugin<"line"> = {
-  id: "reportYScale",
+// The scales the chart really drew, on the canvas for tests and scripts: the y scale's type as
+// data-y-scale, the x axis's tick labels as data-x-ticks.
+const reportScales: Plugin<"line"> = {
+  id: "reportScales",
   afterLayout: (chart) => {
     chart.canvas.dataset.yScale = chart.scales.y?.type;
+    chart.canvas.dataset.xTicks = chart.scales.x?.ticks.map((t) => t.label).join(" | ");
   },
 };
-const PLUGINS = [reportYScale];
+const PLUGINS = [reportScales];
 
-// Training loss (raw, faint, and smoothed) and validation loss against the step, on a linear or
-// a log y axis (a loss that falls by orders of magnitude).
+// How an x value reads on the axis (Chart.js's own numbers for steps and hours, which keep the
+// digits small spans need) and in the tooltip's title.
+function xFormat(xAxis: LossXAxis, series: LossSeries, currency: string): { tick?: (x: number) => string; title: (x: number) => string } {
+  switch (xAxis) {
+    case "step":
+      return { title: (x) => `Step ${x}` };
+    case "time": {
+      const xs = [...series.train, ...series.val].map((p) => p.x);
+      const fmt = timeFormat(xs.length ? xs.reduce((a, b) => Math.max(a, b)) - xs.reduce((a, b) => Math.min(a, b)) : 0);
+      return { tick: (x) => fmt.format(x), title: (x) => fmt.format(x) };
+    }
+    case "gpu_hours":
+      return { title: (x) => `${formatNumber(x, 3)} GPU hours` };
+    case "cost":
+      return { tick: (x) => formatMoney(x, currency), title: (x) => `${formatMoney(x, currency)} spent` };
+  }
+}
+
+// Training loss (raw, faint, and smoothed) and validation loss against the step, the wall time,
+// the GPU hours or the spend, on a linear or a log y axis (a loss that falls by orders of magnitude).
 // A loss that went NaN or infinite (a diverged run) is marked by a vertical line at its first
-// such step, across the range of the values drawn.
+// such step, across the range of the values drawn; on the step axis only, as the points it left
+// out carry no time.
 export function LossChart({
   series,
   diverged,
   smoothing,
   logScale,
+  xAxis,
+  currency,
   label,
 }: {
   series: LossSeries;
   diverged: Divergence[];
   smoothing: number;
   logScale: boolean;
+  xAxis: LossXAxis;
+  currency: string;
   label: string;
 }) {
   const colors = useChartColors();
@@ -88,7 +114,7 @@ export function LossChart({
           pointRadius: 3,
           pointHoverRadius: 5,
         },
-        ...diverged.map((d) => ({
+        ...(xAxis === "step" ? diverged : []).map((d) => ({
           label: `${d.series === "train_loss" ? "Training" : "Validation"} loss NaN or infinite from step ${d.first_step}`,
           data: span.map((y) => ({ x: d.first_step, y })),
           borderColor: colors.series[5],
@@ -99,25 +125,34 @@ export function LossChart({
         })),
       ],
     };
-  }, [series, diverged, smoothing, colors, logScale]);
+  }, [series, diverged, smoothing, colors, logScale, xAxis]);
 
-  const options = useMemo(
-    () =>
-      lineChartOptions({
-        colors,
-        interaction: { mode: "nearest", axis: "x", intersect: false },
-        title: (x) => `Step ${x}`,
-        scales: {
-          x: linearAxis({ colors, label: "Step", options: { ticks: { maxRotation: 0 } } }),
-          y: linearAxis({ colors, label: "Loss", options: logScale ? { type: "logarithmic" } : {} }),
-        },
-      }),
-    [colors, logScale],
-  );
+  const options = useMemo(() => {
+    const { tick, title } = xFormat(xAxis, series, currency);
+    const label = xAxis === "cost" ? `Spend (${currency})` : LOSS_X_AXES[xAxis].label;
+    return lineChartOptions({
+      colors,
+      interaction: { mode: "nearest", axis: "x", intersect: false },
+      title,
+      scales: {
+        // Formatted labels are wider than bare numbers: fewer of them, so they never overlap.
+        x: linearAxis({ colors, label, options: { ticks: { maxRotation: 0, ...(tick && { maxTicksLimit: 6, callback: (v) => tick(Number(v)) }) } } }),
+        y: linearAxis({ colors, label: "Loss", options: logScale ? { type: "logarithmic" } : {} }),
+      },
+    });
+  }, [colors, logScale, xAxis, series, currency]);
 
   return (
     <ChartBox>
-      <Line data={data} options={options} plugins={PLUGINS} aria-label={label} data-testid="loss-chart" fallbackContent={<p>{label}</p>} />
+      <Line
+        data={data}
+        options={options}
+        plugins={PLUGINS}
+        aria-label={label}
+        data-testid="loss-chart"
+        data-x-axis={xAxis}
+        fallbackContent={<p>{label}</p>}
+      />
     </ChartBox>
   );
 }

@@ -11,14 +11,14 @@ import { LOCAL_HOST } from "@/lib/schemas/config";
 import { parseTimeRange } from "@/lib/schemas/time-range";
 import { GpuCard } from "./gpu-card";
 import { LossCard } from "./loss-card";
-import { chooseHost, chooseModel, modelsWithCurves } from "./series";
+import { chooseHost, chooseModel, modelsWithCurves, parseLossXAxis } from "./series";
 import { ThroughputCard } from "./throughput-card";
 
 const NO_METRICS: never[] = [];
 const NO_MODELS: ModelStatus[] = [];
 const NO_HOSTS: string[] = [];
 
-export function MetricsTab() {
+export function MetricsTab({ currency }: { currency: string }) {
   const { searchParams, setParam } = useUrlState();
   const range = parseTimeRange(searchParams.get("range"));
   const hosts = useHosts().data?.hosts;
@@ -55,6 +55,9 @@ export function MetricsTab() {
           onModel={(key) => setParam("model", key)}
           logScale={searchParams.get("loss_scale") === "log"}
           onLogScale={(log) => setParam("loss_scale", log ? "log" : null)}
+          xAxis={parseLossXAxis(searchParams.get("loss_x"))}
+          onXAxis={(axis) => setParam("loss_x", axis === "step" ? null : axis)}
+          currency={currency}
           metrics={loss?.metrics ?? NO_METRICS}
           nonFinite={loss?.non_finite ?? NO_METRICS}
         />

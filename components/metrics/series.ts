@@ -34,11 +34,35 @@ export function hasGpuData(res: GpuUtilizationResponse | undefined): res is GpuU
 
 export type LossSeries = { train: XY[]; val: XY[] };
 
-export function lossSeries(metrics: TrainingLossResponse["metrics"], model: string): LossSeries {
-  const rows = metrics.filter((m) => m.model === model).sort((a, b) => a.step - b.step);
+type LossPoint = TrainingLossResponse["metrics"][number];
+
+// What the loss is drawn against: the step, or when the point was logged, in wall time (epoch
+// ms), in the model's GPU hours or in its spend. The keys are the ?loss_x= values.
+export const LOSS_X_AXES = {
+  step: { label: "Step", x: (p: LossPoint) => p.step },
+  time: { label: "Wall time", x: (p: LossPoint) => (p.timestamp === null ? null : Date.parse(p.timestamp)) },
+  gpu_hours: { label: "GPU hours", x: (p: LossPoint) => p.gpu_hours },
+  cost: { label: "Spend", x: (p: LossPoint) => p.cost_usd },
+} as const;
+export type LossXAxis = keyof typeof LOSS_X_AXES;
+
+export function parseLossXAxis(value: string | null): LossXAxis {
+  return value !== null && Object.hasOwn(LOSS_X_AXES, value) ? (value as LossXAxis) : "step";
+}
+
+// A model's losses in step order against the chosen x; points with no such x are left out.
+export function lossSeries(metrics: TrainingLossResponse["metrics"], model: string, axis: LossXAxis = "step"): LossSeries {
+  const xOf = LOSS_X_AXES[axis].x;
+  const rows = metrics
+    .filter((m) => m.model === model)
+    .sort((a, b) => a.step - b.step)
+    .flatMap((m) => {
+      const x = xOf(m);
+      return x === null || !Number.isFinite(x) ? [] : [{ x, train: m.train_loss, val: m.val_loss }];
+    });
   return {
-    train: rows.filter((r) => r.train_loss !== null).map((r) => ({ x: r.step, y: r.train_loss })),
-    val: rows.filter((r) => r.val_loss !== null).map((r) => ({ x: r.step, y: r.val_loss })),
+    train: rows.filter((r) => r.train !== null).map((r) => ({ x: r.x, y: r.train })),
+    val: rows.filter((r) => r.val !== null).map((r) => ({ x: r.x, y: r.val })),
   };
 }
 

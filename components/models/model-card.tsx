@@ -29,7 +29,7 @@ export function ModelCard({ model, currency }: { model: ModelStatus; currency: s
           label="GPU hours"
           value={formatHours(model.gpu_hours)}
           marker={<ConfiguredMarker source={model.gpu_hours_source} />}
-          hint={`${formatMoney(model.cost_per_hour, currency)}/h`}
+          hint={`${formatMoney(model.total_cost_source === "vastai" ? model.burn_rate_usd_per_hour : model.cost_per_hour, currency)}/h`}
         />
         <Item label="Cost" value={formatMoney(model.total_cost, currency)} marker={<ConfiguredMarker source={model.total_cost_source} />} />
         <Item label="Eval score" value={formatScore(model.evaluation_score)} hint={model.evaluation_score === null ? "not evaluated" : undefined} />

@@ -33,6 +33,13 @@ export function ConfigErrors({ errors }: { errors: string[] }) {
 
 // Marks a figure taken from the config as written: nothing measured it.
 export function ConfiguredMarker({ source }: { source: ModelStatus["gpu_hours_source"] }) {
+  if (source === "vastai") {
+    return (
+      <span className="ml-1 text-xs font-normal text-muted" data-testid="vastai-marker" title="What its vast.ai instance billed while the model was on it">
+        vast.ai
+      </span>
+    );
+  }
   if (source !== "configured") return null;
   return (
     <span className="ml-1 text-xs font-normal text-muted" data-testid="configured-marker" title="From afs.config.json, not measured">

@@ -17,7 +17,7 @@ import { useModelsStatus } from "@/hooks/use-models-status";
 import { useNow } from "@/hooks/use-now";
 import { useTrainingStatus } from "@/hooks/use-training-status";
 import { useUrlState } from "@/hooks/use-url-state";
-import type { GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
+import type { CostBreakdownResponse, GpuSnapshot, ModelStatus } from "@/lib/schemas/api";
 import { parseTimeRange, type TimeRange } from "@/lib/schemas/time-range";
 import { ModelTable } from "./model-table";
 import { BUSY_UTILIZATION, countHosts, inProgressDetail, summarizeEstimate } from "./summary";
@@ -37,8 +37,9 @@ export function OverviewTab({ currency }: { currency: string }) {
   const models = useModelsStatus().data?.models ?? NO_MODELS;
   const estimate = useMemo(() => (training ? summarizeEstimate({ training, models, now }) : null), [training, models, now]);
 
-  const budget = costs?.budget_usd ?? null;
-  const remaining = costs?.budget_remaining ?? null;
+  // spent counts what vast.ai instances accrued with no model on them, as total_cost does not.
+  const budget = costs?.budget.usd ?? null;
+  const remaining = costs?.budget.left ?? null;
 
   return (
     <div className="grid gap-6">
@@ -57,8 +58,29 @@ export function OverviewTab({ currency }: { currency: string }) {
           display={remaining === null ? "No budget" : formatMoney(remaining, currency)}
           detail={budget === null ? "Set session.budget_usd to track it" : `of ${formatMoney(budget, currency)}`}
         >
-          {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.total_cost} budget={budget} className="mt-3" />}
+          {costs && budget !== null && budget > 0 && <BudgetMeter spent={costs.budget.spent} budget={budget} className="mt-3" />}
         </StatCard>
+        <StatCard
+          testId="stat-burn-rate"
+          label="Burn rate"
+          value={costs?.burn_rate_usd_per_hour ?? null}
+          display={costs ? `${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h` : "—"}
+          detail={
+            costs &&
+            costs.idle.gpus > 0 && (
+              <span className="text-warning" data-testid="idle-gpus">
+                {costs.idle.gpus} idle GPU{costs.idle.gpus === 1 ? "" : "s"} billed at {formatMoney(costs.idle.usd_per_hour, currency)}/h
+              </span>
+            )
+          }
+        />
+        <StatCard
+          testId="stat-budget-runs-out"
+          label="Budget runs out"
+          value={costs?.budget.runs_out_at ?? null}
+          display={costs ? runsOut(costs.budget) : "—"}
+          detail={costs && remaining !== null && `${formatMoney(remaining, currency)} left at ${formatMoney(costs.burn_rate_usd_per_hour, currency)}/h`}
+        />
         <StatCard testId="stat-models-completed" label="Completed" value={training?.models_completed} display={training?.models_completed ?? "—"} detail={`of ${models.length} models`} />
         <StatCard
           testId="stat-models-running"
@@ -96,6 +118,13 @@ export function OverviewTab({ currency }: { currency: string }) {
       <ModelTable currency={currency} />
     </div>
   );
+}
+
+// When the budget runs out at the burn rate, or why it does not.
+function runsOut(budget: CostBreakdownResponse["budget"]): React.ReactNode {
+  if (budget.usd === null) return "No budget";
+  if (budget.runs_out_at) return <LocalTime iso={budget.runs_out_at} />;
+  return budget.left !== null && budget.left <= 0 ? "Spent" : "Not at this pace";
 }
 
 // Its own component: each GPU sample re-renders this card, not the overview around it.

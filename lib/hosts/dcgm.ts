@@ -1,5 +1,6 @@
 import "server-only";
 import type { GpuReading } from "@/lib/gpu/types";
+import { describeFetchError, readCapped } from "@/lib/http";
 
 // The DCGM fields read into a GpuReading, all in dcgm-exporter's default counters except
 // POWER_MGMT_LIMIT and FB_TOTAL, which are read when a counters file adds them. FB_* are MiB,
@@ -189,33 +190,6 @@ export function pollDcgm({
       await inFlight;
     },
   };
-}
-
-// Reads a body up to maxBytes; a longer one is cancelled and rejected.
-async function readCapped({ res, maxBytes }: { res: Response; maxBytes: number }): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`answer over ${maxBytes / 1024 / 1024} MiB`);
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-}
-
-function describeFetchError({ err, timeoutMs }: { err: unknown; timeoutMs: number }): string {
-  if (err instanceof DOMException && err.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
-  if (typeof cause?.code === "string") return cause.code;
-  if (typeof cause?.message === "string") return cause.message;
-  return err instanceof Error ? err.message : String(err);
 }
 
 // NaN, ±Inf and DCGM's blanks are no reading.

@@ -1,6 +1,7 @@
 import "server-only";
 import path from "node:path";
 import { getEnv } from "@/lib/env";
+import { round } from "@/lib/numbers";
 import { describeError } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
 import { LatestReadings } from "@/lib/gpu/latest-readings";
@@ -119,8 +120,10 @@ export function getHostView(host: string): HostView {
 // Every host the dashboard reads, this machine first, with the models the snapshot puts on it.
 export function listHosts({ snapshot }: { snapshot: Snapshot }): Host[] {
   const models = (host: string) => snapshot.models.filter((m) => m.host === host).map((m) => m.key);
+  const idle = (host: string) =>
+    snapshot.idle.filter((i) => i.host === host).map((i) => ({ index: i.index, since: new Date(i.since).toISOString(), usd_per_hour: round(i.usd_per_hour, 4) }));
   const local = getGpuSnapshot();
-  const hosts: Host[] = [{ name: LOCAL_HOST, ...localState(local), source: "local", gpu_source: local.source, sampled_at: local.sampled_at, gpus: local.gpus, cost_per_hour: null, models: models(LOCAL_HOST) }];
+  const hosts: Host[] = [{ name: LOCAL_HOST, ...localState(local), source: "local", gpu_source: local.source, sampled_at: local.sampled_at, gpus: local.gpus, cost_per_hour: null, models: models(LOCAL_HOST), idle_gpus: idle(LOCAL_HOST) }];
   for (const config of snapshot.config.hosts) {
     const { state, reason, last_seen, gpu, runs } = getHostView(config.name);
     hosts.push({
@@ -134,6 +137,7 @@ export function listHosts({ snapshot }: { snapshot: Snapshot }): Host[] {
       gpus: gpu.gpus,
       cost_per_hour: config.cost_per_hour ?? null,
       models: models(config.name),
+      idle_gpus: idle(config.name),
       ...(runs ? { runs } : {}),
     });
   }

@@ -4,8 +4,8 @@ import { deploymentStatusSchema, modelKeySchema, modelStatusValueSchema, progres
 // Response shapes of the /api routes. The keys are the seed's: scripts depend on them.
 
 // Where a figure comes from: the config as written, time spent `running` in the status
-// history, or the run's own record times.
-export const figureSourceSchema = z.enum(["configured", "status_history", "run_files"]);
+// history, the run's own record times, or the vast.ai instance the model is linked to.
+export const figureSourceSchema = z.enum(["configured", "status_history", "run_files", "vastai"]);
 export type FigureSource = z.infer<typeof figureSourceSchema>;
 
 export const modelStatusSchema = z.object({
@@ -31,6 +31,15 @@ export const modelStatusSchema = z.object({
   config_errors: z.array(z.string()),
   // The host its run folder is read from: "local" or a name from the config's `hosts`.
   host: z.string(),
+  // The vast.ai instance it is billed on (its label is the model key, or the config names it).
+  vast_instance: z.number().int().nullable(),
+  // What it costs per hour now: its instance's share of the instance's rate, else its configured
+  // rate times its GPUs while it runs; 0 when it costs nothing now.
+  burn_rate_usd_per_hour: z.number(),
+  // For a running model with an estimated finish: what is left to pay at today's rate, and the
+  // total; a finished model's total is its cost; null where no estimate can be made.
+  projected_cost_to_finish: z.number().nullable(),
+  projected_total_cost: z.number().nullable(),
 });
 export type ModelStatus = z.infer<typeof modelStatusSchema>;
 
@@ -91,12 +100,29 @@ export type TrainingStatusResponse = z.infer<typeof trainingStatusResponseSchema
 export const costBreakdownResponseSchema = z.object({
   breakdown: z.record(
     z.string(),
-    z.object({ total_cost: z.number(), gpu_hours: z.number(), cost_per_hour: z.number(), share: z.number() }),
+    z.object({
+      total_cost: z.number(),
+      gpu_hours: z.number(),
+      cost_per_hour: z.number(),
+      share: z.number(),
+      burn_rate_usd_per_hour: z.number(),
+      projected_cost_to_finish: z.number().nullable(),
+      projected_total_cost: z.number().nullable(),
+    }),
   ),
   total_cost: z.number(),
   hourly_rate: z.number(),
   budget_usd: z.number().nullable(),
   budget_remaining: z.number().nullable(),
+  // The fleet's $/h now: running vast.ai instances' dph_total, stopped ones' storage, and the
+  // configured rates of running models not on vast.ai.
+  burn_rate_usd_per_hour: z.number(),
+  // spent: every model's cost plus what vast.ai instances accrued with no model on them;
+  // runs_out_at: when `left` is spent at the burn rate (null without a budget, without a burn,
+  // or once nothing is left).
+  budget: z.object({ usd: z.number().nullable(), spent: z.number(), left: z.number().nullable(), runs_out_at: z.string().nullable() }),
+  // Billed GPUs under AFS_IDLE_UTIL_PERCENT for AFS_IDLE_MINUTES, and what they cost per hour.
+  idle: z.object({ gpus: z.number().int(), usd_per_hour: z.number() }),
   warnings: warningsSchema,
 });
 export type CostBreakdownResponse = z.infer<typeof costBreakdownResponseSchema>;
@@ -127,6 +153,10 @@ export const trainingLossResponseSchema = z.object({
       val_loss: z.number().nullable(),
       // null where the source records no time (trainer_state.json rows)
       timestamp: z.string().nullable(),
+      // The model's GPU hours and cost when this point was logged (null without a timestamp, or
+      // for a model whose hours are configured rather than placed in time).
+      gpu_hours: z.number().nullable(),
+      cost_usd: z.number().nullable(),
     }),
   ),
   // Where a loss went NaN or infinite (left out of `metrics`): per model and series, the first
@@ -235,6 +265,9 @@ export const hostSchema = z.object({
   gpus: gpuSnapshotSchema.shape.gpus,
   cost_per_hour: z.number().nullable(),
   models: z.array(z.string()),
+  // GPUs billed while idle (under AFS_IDLE_UTIL_PERCENT for AFS_IDLE_MINUTES): since when, and
+  // what each costs per hour.
+  idle_gpus: z.array(z.object({ index: z.number().int(), since: z.string(), usd_per_hour: z.number() })),
   // A host read over SSH with `runs`: the run files copied from it, the bytes copied since this
   // process started, the last complete pass, and why the last pass failed, if it did.
   runs: z.object({ files: z.number().int(), bytes_read: z.number().int(), last_sync: z.string().nullable(), error: z.string().nullable() }).optional(),
@@ -243,3 +276,41 @@ export type Host = z.infer<typeof hostSchema>;
 
 export const hostsResponseSchema = z.object({ hosts: z.array(hostSchema), timestamp: z.string() });
 export type HostsResponse = z.infer<typeof hostsResponseSchema>;
+
+// GET /api/costs/timeline?range=: each model's cumulative spend at the end of each period.
+export const costTimelineResponseSchema = z.object({
+  range: z.enum(["1h", "24h", "7d", "30d"]),
+  period_seconds: z.number().int(),
+  metrics: z.array(z.object({ timestamp: z.string(), model: z.string(), cost_usd: z.number() })),
+  warnings: warningsSchema,
+});
+export type CostTimelineResponse = z.infer<typeof costTimelineResponseSchema>;
+
+// GET /api/billing/instances: the vast.ai instances as last polled and what each accrued.
+// off: no AFS_VASTAI_API_KEY; auth_failed: vast.ai refuses the key; error: the last poll failed
+// (the instances are the last known ones, and `stale`).
+export const billingInstanceSchema = z.object({
+  id: z.number().int(),
+  label: z.string().nullable(),
+  state: z.string(),
+  dph_total: z.number().nullable(),
+  storage_total_cost: z.number().nullable(),
+  // vast's own start (unix seconds) and when this dashboard first saw it (ISO): only the time
+  // since is charged.
+  start_date: z.number().nullable(),
+  observed_since: z.string(),
+  accrued_usd: z.number(),
+  num_gpus: z.number().int().nullable(),
+  gpu_name: z.string().nullable(),
+  models: z.array(z.string()),
+  destroyed_at: z.string().optional(),
+});
+export const billingInstancesResponseSchema = z.object({
+  state: z.enum(["off", "ok", "auth_failed", "error"]),
+  reason: z.string().optional(),
+  last_polled: z.string().nullable(),
+  stale: z.boolean(),
+  instances: z.array(billingInstanceSchema),
+  warnings: warningsSchema,
+});
+export type BillingInstancesResponse = z.infer<typeof billingInstancesResponseSchema>;

@@ -84,6 +84,8 @@ export const modelConfigSchema = z.strictObject({
   deployment_status: deploymentStatusSchema.default("none"),
   // A name from `hosts`; one that names no host is read as local, with a warning.
   host: hostNameSchema.default(LOCAL_HOST),
+  // The vast.ai instance it trains on, when the instance's label is not the model key.
+  vast_instance: z.number().int().positive().optional(),
   artifacts: z.string().min(1).max(1024).optional(),
   // Per-series tag aliases for this model's run files, replacing the defaults of the series named.
   metrics: z.partialRecord(z.enum(SERIES_NAMES), z.array(text).min(1).max(20)).optional(),

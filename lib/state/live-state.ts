@@ -9,6 +9,8 @@ import { countSamples } from "@/lib/data/samples";
 import { validateJsonl } from "@/lib/data/validate-jsonl";
 import { getEnv } from "@/lib/env";
 import { configureFleet, hostMirrorDir, onRemoteRuns } from "@/lib/hosts/fleet";
+import { loadVastPolls, subscribeBilling, vastPollsNow } from "@/lib/billing/poller";
+import { idleGpusNow } from "@/lib/gpu/idle";
 import { appendAll, describeError, isMissing, storeFailure } from "@/lib/errors";
 import { publishEvent } from "@/lib/events";
 import { appendHistory, EMPTY_HISTORY, type HistoryAggregate, type HistoryEntry } from "@/lib/history";
@@ -151,6 +153,7 @@ export function startLiveState(): void {
   const schedule = debounce(refreshInBackground, WATCH_DEBOUNCE_MS);
   // Run files copied from remote hosts land under .afs/, which the watcher leaves out.
   onRemoteRuns(schedule);
+  const unsubscribeBilling = subscribeBilling(() => derive(state, Date.now()));
   let watcher: FSWatcher | null = null;
   let watcherReady = Promise.resolve();
   if (watching) {
@@ -169,6 +172,7 @@ export function startLiveState(): void {
   tick.unref();
   state.stop = async () => {
     unsubscribe();
+    unsubscribeBilling();
     clearInterval(sweep);
     clearInterval(tick);
     await watcher?.close();
@@ -237,7 +241,7 @@ function ensureState(): State {
 
 function loadFromStore(state: State): Promise<void> {
   state.loaded ??= (async () => {
-    const [counts, sightings, storeCreatedAt] = await Promise.all([loadSampleCounts(), loadSightings(), getStoreCreatedAt(), reloadHistories(state)]);
+    const [counts, sightings, storeCreatedAt] = await Promise.all([loadSampleCounts(), loadSightings(), getStoreCreatedAt(), reloadHistories(state), loadVastPolls()]);
     state.sampleCounts = counts;
     state.sightings = sightings;
     state.storeCreatedAt = storeCreatedAt;
@@ -325,7 +329,6 @@ async function readInputs(state: State, { checkNow }: { checkNow: boolean }): Pr
   forgetRealPaths();
   const [{ config, warnings }, evals] = await Promise.all([loadConfig({ dataDir }), loadEvaluations({ dataDir })]);
   appendAll(warnings, evals.warnings);
-  configureFleet({ dataDir, config });
   const models = config.models;
   // A model's runs are read where its host's run files are: the data dir, or the copy of a
   // remote host's (over SSH; a dcgm-exporter host has only GPUs, its models' runs stay local).
@@ -456,17 +459,20 @@ function checkLines({ state, key, file }: { state: State; key: string; file: str
 // are recorded here, once, and go out on the live stream with those of the `changed` models.
 function derive(state: State, now: number, changed = new Set<string>()) {
   if (!state.inputs || !state.storeRead) return;
+  const { vastai, staleMs, idle } = getEnv();
   const next = deriveSnapshot({
     inputs: state.inputs,
     histories: state.histories,
     now,
-    staleMs: getEnv().staleMs,
+    staleMs,
     firstSeen: ({ key, subject }) => firstSeen(state.sightings, { key, subject, now }),
     record: (entry) => {
       state.unrecorded.push(entry);
       fold(state, entry);
       changed.add(entry.model_key);
     },
+    vast: vastai && { polls: vastPollsNow()!, ssh: vastai.ssh },
+    idle: idleGpusNow({ now, forMs: idle.ms }),
   });
   recordInBackground(state);
   if (state.sightings.unsaved.size) inBackground(state, "saving first sightings", saveSightings(state.sightings));
@@ -477,13 +483,23 @@ function derive(state: State, now: number, changed = new Set<string>()) {
     const { files_done: done, files_total: total } = state.scan;
     next.warnings.push(`data dir: still reading it (${done} of ${total} files); models not read yet show no curves or run status, and their last known sample counts`);
   }
-  const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts]]);
+  // What billing shows (not its segments, which only make up the sums shown).
+  const { models: _, instances, ...billing } = next.billing;
+  const shown = instances.map(({ segments: _s, unknown: _u, ...i }) => i);
+  const fingerprint = JSON.stringify([next.models, next.warnings, next.estimate, next.evaluations, [...next.artifacts], billing, shown, next.idle]);
+  const previousIdle = state.snapshot?.idle ?? [];
+  // The fleet reads the config's hosts and vast.ai's instances.
+  if (next.config !== state.snapshot?.config) configureFleet({ dataDir: state.dataDir, config: next.config });
   if (fingerprint !== state.fingerprint || next.config !== state.snapshot?.config) {
     state.fingerprint = fingerprint;
     state.snapshot = { ...next, store_created_at: state.storeCreatedAt, now };
     state.showFirstSnapshot();
   }
   for (const m of state.snapshot!.models) if (changed.has(m.key)) publishEvent({ type: "status", data: m });
+  for (const gpu of next.idle) {
+    if (previousIdle.some((p) => p.host === gpu.host && p.index === gpu.index && p.since === gpu.since)) continue;
+    publishEvent({ type: "idle_gpu", data: { host: gpu.host, index: gpu.index, since: new Date(gpu.since).toISOString(), usd_per_hour: gpu.usd_per_hour } });
+  }
 }
 
 // Stores the statuses from run files in order, one write at a time; one the store refuses stays

@@ -17,6 +17,8 @@ const TABLES: { table: string; key: string[]; sourceWins?: true }[] = [
   { table: "sample_counts", key: ["path"] },
   { table: "remote_files", key: ["host", "path"] },
   { table: "host_keys", key: ["host"] },
+  { table: "vast_polls", key: ["at"] },
+  { table: "vast_instances", key: ["at", "id"] },
 ];
 
 // Rows per page and per INSERT: the widest table has 13 columns, so 13,000 parameters, far

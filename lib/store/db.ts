@@ -17,6 +17,20 @@ export type Tables = {
   sample_counts: { path: string; count: string };
   remote_files: { host: string; path: string; read_offset: number; size: number; mtime_ms: number };
   host_keys: { host: string; line: string; fingerprint: string; pinned_at: string };
+  vast_polls: { at: number; state: string; reason: string | null; warnings: string };
+  vast_instances: {
+    at: number;
+    id: number;
+    label: string | null;
+    state: string;
+    dph_total: number | null;
+    storage_total_cost: number | null;
+    start_date: number | null;
+    num_gpus: number | null;
+    gpu_name: string | null;
+    ssh_host: string | null;
+    ssh_port: number | null;
+  };
 };
 
 export type Store = { engine: Engine; db: Kysely<Tables>; pool: pg.Pool | null };
@@ -154,6 +168,29 @@ const MIGRATIONS: Array<(t: ColumnTypes, engine: Engine) => string> = [
          )${t.keyed};`,
       )
       .join("\n"),
+  // Every poll of vast.ai's instance list (state "ok", or why it failed; warnings: a JSON list of
+  // what was wrong with single instances) and, per successful poll,
+  // each instance as it was then: the cost is worked out from these, so a restart loses nothing.
+  (t) => `CREATE TABLE vast_polls (
+     at ${t.ms} PRIMARY KEY,
+     state TEXT NOT NULL,
+     reason TEXT,
+     warnings TEXT NOT NULL
+   )${t.keyed};
+   CREATE TABLE vast_instances (
+     at ${t.ms} NOT NULL,
+     id ${t.ms} NOT NULL,
+     label TEXT,
+     state TEXT NOT NULL,
+     dph_total ${t.real},
+     storage_total_cost ${t.real},
+     start_date ${t.real},
+     num_gpus INTEGER,
+     gpu_name TEXT,
+     ssh_host TEXT,
+     ssh_port INTEGER,
+     PRIMARY KEY (at, id)
+   )${t.keyed};`,
 ];
 
 // The GPU history tables' columns before host came (migrations 2 and 5), for SQLite's rebuild in migration 6.

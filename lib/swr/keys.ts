@@ -17,6 +17,7 @@ export const KEYS = {
   gpu: (range: TimeRange, host: string = LOCAL_HOST) =>
     host === LOCAL_HOST ? `/api/metrics/gpu-utilization?range=${range}` : `/api/metrics/gpu-utilization?range=${range}&host=${encodeURIComponent(host)}`,
   hosts: "/api/hosts",
+  billing: "/api/billing/instances",
 } as const;
 
 export const STREAM_URL = "/api/stream";

@@ -26,7 +26,8 @@ describe("exports", () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe(
       '"key","name","status","progress","gpu_hours","cost_per_hour","total_cost","training_samples","file_size_mb","evaluation_score","deployment_status","last_update",' +
-        '"gpu_hours_source","total_cost_source","file_size_bytes","stalled_since","config_errors","host"',
+        '"gpu_hours_source","total_cost_source","file_size_bytes","stalled_since","config_errors","host",' +
+        '"vast_instance","burn_rate_usd_per_hour","projected_cost_to_finish","projected_total_cost"',
     );
     expect(lines[1]).toMatch(/^"alpha","Alpha ""quoted"", v1","completed","100","1.5","2","3","0","0","0.9","none","/);
     expect(lines[2]).toMatch(/^"evil","'=HYPERLINK\(""http:\/\/x""\)","pending",/);

@@ -68,8 +68,15 @@ describe("GET /api/models/status", () => {
     expect(costs.total_cost).toBe(1.8);
     expect(costs.hourly_rate).toBe(1.2);
     expect(costs.budget_remaining).toBe(8.2);
-    expect(costs.breakdown.alpha).toEqual({ total_cost: 0.96, gpu_hours: 0.8, cost_per_hour: 1.2, share: 0.5333 });
-    expect(costs.breakdown.gamma).toEqual({ total_cost: 0, gpu_hours: 0, cost_per_hour: 1, share: 0 });
+    // alpha has completed: it projects what it cost; gamma is pending: nothing to project yet
+    expect(costs.breakdown.alpha).toEqual({
+      total_cost: 0.96, gpu_hours: 0.8, cost_per_hour: 1.2, share: 0.5333,
+      burn_rate_usd_per_hour: 0, projected_cost_to_finish: 0, projected_total_cost: 0.96,
+    });
+    expect(costs.breakdown.gamma).toEqual({
+      total_cost: 0, gpu_hours: 0, cost_per_hour: 1, share: 0,
+      burn_rate_usd_per_hour: 0, projected_cost_to_finish: null, projected_total_cost: null,
+    });
   });
 
   it("reports health with version, paths and the same warnings", async () => {
@@ -78,7 +85,7 @@ describe("GET /api/models/status", () => {
     expect(body.warning_count).toBe(3);
     expect(body.data_dir).toBe(process.env.AFS_DATA_DIR);
     const url = process.env.DATABASE_URL;
-    expect(body.db).toEqual({ path: url ? url.replace(`:${new URL(url).password}@`, ":***@") : process.env.AFS_DB, schema_version: 6 });
+    expect(body.db).toEqual({ path: url ? url.replace(`:${new URL(url).password}@`, ":***@") : process.env.AFS_DB, schema_version: 7 });
     expect(body.store).toEqual({ engine: url ? "postgres" : "sqlite", ok: true, latency_ms: expect.any(Number), jobs: [] });
     if (url) expect(JSON.stringify(body)).not.toContain(`:${new URL(url).password}@`);
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);

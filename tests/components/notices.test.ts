@@ -9,7 +9,8 @@ function model(over: Partial<ModelStatus>): ModelStatus {
     key: "veran-v5", name: "Veran v5", status: "running", progress: 65, gpu_hours: 0.7, gpu_hours_source: "configured",
     cost_per_hour: 1.2, total_cost: 0.84, total_cost_source: "configured", training_samples: 420, file_size_mb: 0.097,
     file_size_bytes: 101_712, evaluation_score: null, deployment_status: "none", last_update: "2026-11-26T11:00:00Z",
-    stalled_since: null, config_errors: [], host: "local",
+    stalled_since: null, config_errors: [], host: "local", vast_instance: null, burn_rate_usd_per_hour: 1.2,
+    projected_cost_to_finish: null, projected_total_cost: null,
     ...over,
   };
 }

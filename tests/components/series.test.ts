@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseHost, chooseModel, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, throughputSeries } from "@/components/metrics/series";
+import { chooseHost, chooseModel, gpuSeries, hasGpuData, isSinglePoint, lossSeries, modelsWithCurves, parseLossXAxis, throughputSeries } from "@/components/metrics/series";
 import type { GpuSnapshot, GpuUtilizationResponse, TrainingLossResponse } from "@/lib/schemas/api";
 import { appendGpuSnapshot, snapshotUtilization } from "@/lib/swr/gpu-history";
 
@@ -81,10 +81,10 @@ describe("appendGpuSnapshot", () => {
 
 describe("loss and throughput series", () => {
   const loss: TrainingLossResponse["metrics"] = [
-    { model: "majora-v1", step: 10, train_loss: 6.9, val_loss: null, timestamp: at(1) },
-    { model: "majora-v1", step: 5, train_loss: 7.0, val_loss: null, timestamp: at(0) },
-    { model: "majora-v1", step: 50, train_loss: null, val_loss: 3.0, timestamp: at(5) },
-    { model: "veran-v5", step: 5, train_loss: null, val_loss: null, timestamp: at(0) },
+    { model: "majora-v1", step: 10, train_loss: 6.9, val_loss: null, timestamp: at(1), gpu_hours: 0.5, cost_usd: 18 },
+    { model: "majora-v1", step: 5, train_loss: 7.0, val_loss: null, timestamp: at(0), gpu_hours: 0.25, cost_usd: 9 },
+    { model: "majora-v1", step: 50, train_loss: null, val_loss: 3.0, timestamp: at(5), gpu_hours: 2.5, cost_usd: 90 },
+    { model: "veran-v5", step: 5, train_loss: null, val_loss: null, timestamp: at(0), gpu_hours: null, cost_usd: null },
   ];
 
   it("takes one model's points in step order, train and validation apart", () => {
@@ -96,6 +96,43 @@ describe("loss and throughput series", () => {
       val: [{ x: 50, y: 3.0 }],
     });
     expect(lossSeries(loss, "veran-v5")).toEqual({ train: [], val: [] });
+  });
+
+  it("draws the same points against wall time (epoch ms), GPU hours or spend", () => {
+    expect(lossSeries(loss, "majora-v1", "time")).toEqual({
+      train: [
+        { x: Date.parse(at(0)), y: 7.0 },
+        { x: Date.parse(at(1)), y: 6.9 },
+      ],
+      val: [{ x: Date.parse(at(5)), y: 3.0 }],
+    });
+    expect(lossSeries(loss, "majora-v1", "gpu_hours").train.map((p) => p.x)).toEqual([0.25, 0.5]);
+    expect(lossSeries(loss, "majora-v1", "cost")).toEqual({
+      train: [
+        { x: 9, y: 7.0 },
+        { x: 18, y: 6.9 },
+      ],
+      val: [{ x: 90, y: 3.0 }],
+    });
+  });
+
+  it("leaves out the points with no such x (a trainer_state.json row has no time, a configured model no hours)", () => {
+    const untimed = [
+      { model: "m", step: 1, train_loss: 2.0, val_loss: null, timestamp: null, gpu_hours: null, cost_usd: null },
+      { model: "m", step: 2, train_loss: 1.9, val_loss: 1.8, timestamp: at(2), gpu_hours: null, cost_usd: null },
+      { model: "m", step: 3, train_loss: 1.7, val_loss: null, timestamp: "not a date", gpu_hours: 0.1, cost_usd: 3.6 },
+    ];
+    expect(lossSeries(untimed, "m").train).toHaveLength(3);
+    expect(lossSeries(untimed, "m", "time")).toEqual({ train: [{ x: Date.parse(at(2)), y: 1.9 }], val: [{ x: Date.parse(at(2)), y: 1.8 }] });
+    expect(lossSeries(untimed, "m", "gpu_hours")).toEqual({ train: [{ x: 0.1, y: 1.7 }], val: [] });
+    expect(lossSeries(untimed.slice(0, 2), "m", "cost")).toEqual({ train: [], val: [] });
+  });
+
+  it("reads the x axis from the URL, the step for anything else", () => {
+    expect(parseLossXAxis("cost")).toBe("cost");
+    expect(parseLossXAxis("gpu_hours")).toBe("gpu_hours");
+    expect(parseLossXAxis(null)).toBe("step");
+    expect(parseLossXAxis("toString")).toBe("step");
   });
 
   it("lists the models that have curves", () => {

@@ -18,6 +18,7 @@ import { stopCoordination } from "@/lib/store/coordination";
 import { copyStore } from "@/lib/store/copy";
 import { closeCurrentStore, closeStore, getStore, openStore, type Store } from "@/lib/store/db";
 import { insertGpuSamples } from "@/lib/store/gpu-samples";
+import { insertVastPoll } from "@/lib/store/vast-polls";
 import { pinHostKey } from "@/lib/store/host-keys";
 import { saveRemoteFiles } from "@/lib/store/remote-files";
 import { captureRows, HOUR, NOW, weekRows } from "../gpu/capture";
@@ -29,7 +30,7 @@ import { call, postJson, TEST_TOKEN } from "../helpers";
 // dashboard then answers the same from either.
 const ROOT = path.resolve(__dirname, "..", "..");
 const DEMO = path.join(ROOT, "data");
-const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts", "remote_files", "host_keys"];
+const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts", "remote_files", "host_keys", "vast_polls", "vast_instances"];
 // A remote host with GPU history, run files read part way, and its pinned key.
 const REMOTE = "gpu-box-1";
 const DEMO_KEYS = ["majora-v1", "veran-v5", "kestrel-v2", "orin-v3", "sable-v1"];
@@ -132,6 +133,15 @@ describe("npm run store:copy", () => {
       files: [
         { path: "/runs/a/metrics.jsonl", offset: 4096, size: 8192, mtime_ms: NOW - HOUR },
         { path: "/runs/b/trainer_state.json", offset: 0, size: 2_500_000_000, mtime_ms: NOW - 2 * HOUR },
+      ],
+    });
+    await insertVastPoll({
+      at: NOW - HOUR,
+      state: "ok",
+      reason: null,
+      warnings: ["instance 9: gpu_util is missing; left null"],
+      instances: [
+        { id: 9, label: "orin-v3", state: "running", dph_total: 2.1, storage_total_cost: 0.012, start_date: (NOW - 24 * HOUR) / 1000, num_gpus: 1, gpu_name: "H100_SXM", ssh_host: "ssh4.vast.ai", ssh_port: 20009 },
       ],
     });
     await pinHostKey({ host: REMOTE, line: `${REMOTE} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`, fingerprint: "SHA256:test" });
