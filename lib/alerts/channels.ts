@@ -65,8 +65,8 @@ function buildRequest({ channel, notification: n }: { channel: Channel; notifica
       { type: "section", text: { type: "mrkdwn", text: cut(`*${escapeSlack(n.title)}*\n${escapeSlack(n.text)}`, SLACK_SECTION_CHARS) } },
     ];
     if (context) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: context }] });
-    // text is what notifications and old clients show.
-    return { headers, body: JSON.stringify({ text: escapeSlack(n.title), blocks }) };
+    // text is what a phone's notification and old clients show: the whole message, numbers included.
+    return { headers, body: JSON.stringify({ text: cut(escapeSlack(n.text), SLACK_SECTION_CHARS), blocks }) };
   }
   if (channel.type === "discord") {
     const embed = {

@@ -37,7 +37,7 @@ function channel(type: Channel["type"], url: string | null = `${receiver.url}${P
 describe("deliver: the bodies", () => {
   it("posts Slack a section and a context block", async () => {
     receiver.queueAnswers(slackAnswers.ok);
-    const result = await deliver({ channel: channel("slack"), notification: { ...notification, title: "Veran <v5> & co" } });
+    const result = await deliver({ channel: channel("slack"), notification: { ...notification, title: "Veran <v5> & co", text: "Veran <v5> & co completed: 1 h, $2.00" } });
     expect(result).toEqual({ state: "delivered" });
     const [request] = receiver.requests;
     expect(request.method).toBe("POST");
@@ -45,11 +45,12 @@ describe("deliver: the bodies", () => {
     expect(request.headers["content-type"]).toBe("application/json");
     expect(request.headers["user-agent"]).toBe("afs-training-dashboard");
     expect(request.body).toEqual({
-      text: "Veran &lt;v5&gt; &amp; co",
+      // the whole message, which a phone's notification shows
+      text: "Veran &lt;v5&gt; &amp; co completed: 1 h, $2.00",
       blocks: [
         {
           type: "section",
-          text: { type: "mrkdwn", text: "*Veran &lt;v5&gt; &amp; co*\nFinal loss 0.412 after 12000 steps\nBest eval loss 0.398 at step 11500" },
+          text: { type: "mrkdwn", text: "*Veran &lt;v5&gt; &amp; co*\nVeran &lt;v5&gt; &amp; co completed: 1 h, $2.00" },
         },
         {
           type: "context",

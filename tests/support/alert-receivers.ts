@@ -60,7 +60,8 @@ export const discordAnswers = {
 export async function startAlertReceiver({
   fallback = { kind: "reply", status: 200, body: "ok" },
   host = "127.0.0.1",
-}: { fallback?: ReceiverAnswer; host?: string } = {}): Promise<AlertReceiver> {
+  port = 0,
+}: { fallback?: ReceiverAnswer; host?: string; port?: number } = {}): Promise<AlertReceiver> {
   const requests: ReceivedRequest[] = [];
   const queued: ReceiverAnswer[] = [];
   let connections = 0;
@@ -82,11 +83,11 @@ export async function startAlertReceiver({
     });
   });
   server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    port,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`,
+    port: bound,
     requests,
     connections: () => connections,
     queueAnswers: (...answers) => queued.push(...answers),
