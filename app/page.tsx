@@ -1,3 +1,4 @@
+import { AlertsBell } from "@/components/alerts/alerts-bell";
 import { DashboardTabs } from "@/components/dashboard/dashboard-tabs";
 import { DataProvider } from "@/components/dashboard/data-provider";
 import { DataWarnings } from "@/components/dashboard/data-warnings";
@@ -105,6 +106,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
                 <SessionClock />
               </div>
               <div className="no-print flex items-center gap-2">
+                <AlertsBell />
                 <RefreshButton />
                 <ThemeToggle />
               </div>
