@@ -25,7 +25,7 @@ export function AlertsBell() {
         aria-label={bellLabel(data?.firing)}
         aria-haspopup="dialog"
         onClick={() => dialog.current?.showModal()}
-        className="btn btn-ghost relative"
+        className="btn btn-ghost"
       >
         <svg aria-hidden="true" viewBox="0 0 24 24" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2">
           <path d="M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9M13.73 21a2 2 0 0 1-3.46 0" />
