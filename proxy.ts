@@ -26,4 +26,6 @@ export function proxy(req: NextRequest) {
   return NextResponse.redirect(new URL("/sign-in", req.url));
 }
 
-export const config = { matcher: ["/((?!_next/static|_next/image|icon.svg).*)"] };
+// Static files pass: the web app manifest and its icons above all, which browsers fetch without
+// cookies (a redirect to sign in would make the dashboard impossible to install).
+export const config = { matcher: ["/((?!_next/static|_next/image|icon.svg|apple-icon.png|manifest.webmanifest|icons/).*)"] };
