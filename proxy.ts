@@ -5,6 +5,7 @@ import { readsNeedToken, roleOf, SESSION_COOKIE } from "@/lib/auth";
 // error every other failure has.
 const API_METHODS: Record<string, string[]> = {
   "/api/update-status": ["POST"],
+  "/api/alerts/test": ["POST"],
   "/api/session": ["POST", "DELETE"],
 };
 

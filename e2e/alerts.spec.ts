@@ -64,4 +64,13 @@ test("a notification waiting for its retry is delivered once across SIGKILLs", a
   await new Promise((r) => setTimeout(r, 3000));
   expect((await alerts()).alerts[0].deliveries).toMatchObject([{ state: "delivered" }]);
   expect(receiver.requests).toHaveLength(1);
+
+  // A test message on demand, through the whole server (the proxy lets POST through).
+  const tested = await fetch(`${server!.url}/api/alerts/test`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${E2E_TOKEN}` },
+    body: JSON.stringify({ channel: "hook" }),
+  });
+  expect(await tested.json()).toEqual({ channel: "hook", state: "delivered" });
+  expect(receiver.requests.map((r) => (r.body as { kind: string }).kind)).toEqual(["firing", "test"]);
 });
