@@ -62,7 +62,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
   const { config, models, warnings, now } = snapshot;
   const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
   // The header's bell is on every tab: its count is in the first paint.
-  const alerts = await settle("alerts", alertsAnswer({ now, warnings: warnings.filter((w) => w.startsWith("afs.config.json: alerts")) }));
+  const alerts = await settle("alerts", alertsAnswer({ now, snapshotWarnings: warnings }));
   // The overview counts the hosts, the hosts tab shows them, the metrics tab picks one.
   const hosts = tab === "overview" || tab === "hosts" || tab === "metrics" ? listHosts({ snapshot }) : null;
 

@@ -4,8 +4,10 @@ import { listAlerts } from "@/lib/store/alerts";
 
 const DAY_MS = 86_400_000;
 
-// GET /api/alerts: open alerts first (firing, then pending), then those resolved in the last day.
-export async function alertsAnswer({ now, warnings }: { now: number; warnings: string[] }): Promise<AlertsResponse> {
+// GET /api/alerts: open alerts first (firing, then pending), then those resolved in the last day;
+// of the snapshot's warnings, those about the alerts config.
+export async function alertsAnswer({ now, snapshotWarnings }: { now: number; snapshotWarnings: string[] }): Promise<AlertsResponse> {
+  const warnings = snapshotWarnings.filter((w) => w.startsWith("afs.config.json: alerts"));
   const rows = await listAlerts({ since: now - DAY_MS });
   const order = { firing: 0, pending: 1, resolved: 2 };
   const alerts = rows

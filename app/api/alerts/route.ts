@@ -5,5 +5,5 @@ import { getState } from "@/lib/state/live-state";
 // GET /api/alerts - firing alerts, then those of the last 24 h, with their deliveries
 export const GET = route(async () => {
   const snapshot = await getState();
-  return Response.json(await alertsAnswer({ now: Date.now(), warnings: snapshot.warnings.filter((w) => w.startsWith("afs.config.json: alerts")) }));
+  return Response.json(await alertsAnswer({ now: Date.now(), snapshotWarnings: snapshot.warnings }));
 });
