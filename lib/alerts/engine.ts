@@ -21,12 +21,15 @@ const GIVE_UP_MS = 24 * 3_600_000;
 const FIRST_RETRY_MS = 5000;
 const MAX_RETRY_MS = 10 * MIN;
 
-type Job = { timer: NodeJS.Timeout | null; running: Promise<void> | null };
+// started: when this process began watching; a rule met for the first time counts from then, so
+// a run that ends while the first tick is still to come is news too.
+type Job = { timer: NodeJS.Timeout | null; running: Promise<void> | null; started: number | null };
 const g = globalThis as typeof globalThis & { __afsAlerts?: Job };
-const job = (g.__afsAlerts ??= { timer: null, running: null });
+const job = (g.__afsAlerts ??= { timer: null, running: null, started: null });
 
 export function startAlerts(): void {
   if (job.timer) return;
+  job.started = Date.now();
   job.timer = setInterval(() => {
     job.running ??= runAlerts({ now: Date.now() })
       .catch((error) => void (storeFailure(error) || console.error(`[afs] alerts: ${describeError(error)}`)))
@@ -53,7 +56,7 @@ export async function runAlerts({ now }: { now: number }): Promise<void> {
 async function evaluateAlerts({ snapshot, now }: { snapshot: Snapshot; now: number }) {
   const { rules, channels } = snapshot.config.alerts;
   const ruleSince = new Map<string, number>();
-  for (const rule of rules) ruleSince.set(rule.name, await ruleStart({ rule: rule.name, now }));
+  for (const rule of rules) ruleSince.set(rule.name, await ruleStart({ rule: rule.name, now: Math.min(now, job.started ?? now) }));
   const observed = observe({ snapshot: { ...snapshot, now }, hosts: listHosts({ snapshot }), rules, ruleSince });
   const changes = transitions({ open: await loadOpenAlerts(), observed, rules, now, session: snapshot.config.session.name });
   if (!changes.opened.length && !changes.changed.length) return;
