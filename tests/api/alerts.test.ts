@@ -5,6 +5,8 @@ import { GET as getAlerts } from "@/app/api/alerts/route";
 import { POST as testChannel } from "@/app/api/alerts/test/route";
 import { POST } from "@/app/api/update-status/route";
 import { runAlerts } from "@/lib/alerts/engine";
+import { publishEvent } from "@/lib/events";
+import { startIdleWatch } from "@/lib/gpu/idle";
 import { parseGpuCsv } from "@/lib/gpu/parse";
 import { receiveSharedGpuSnapshot } from "@/lib/gpu/poller";
 import { startFleet, stopFleet } from "@/lib/hosts/fleet";
@@ -20,6 +22,8 @@ import { call, jsonl, makeDataDir, postJson, until, writeFile } from "../helpers
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 let receiver: AlertReceiver;
+// One reading of the capture's H100 at rest.
+const IDLE_READING = parseGpuCsv({ text: fs.readFileSync(path.join(__dirname, "../fixtures/nvidia-smi/stream_500ms.csv"), "utf8") }).readings[0].reading;
 
 beforeAll(async () => {
   receiver = await startAlertReceiver();
@@ -137,6 +141,32 @@ describe("alerts", () => {
       ["firing", "GPU 0 on local at 57 °C: above 55 °C", "2026-11-26T09:56:54.300Z"],
       ["resolved", "Resolved after 4 s: GPU 0 on local at 57 °C: above 55 °C", "2026-11-26T09:56:54.806Z"],
     ]);
+  });
+
+  it("tells when a billed GPU idles and when it works again", async () => {
+    vi.useRealTimers();
+    process.env.AFS_IDLE_MINUTES = String(2 / 60);
+    setup({ type: "webhook", rules: [{ name: "idle GPU billed", when: "gpu_idle", channels: ["team"] }], models: [{ key: "a", name: "A", status: "running", cost_per_hour: 2.5 }] });
+    vi.useRealTimers();
+    startIdleWatch({ utilPercent: 5 });
+    const reading = (utilization: number) => {
+      const at = new Date().toISOString();
+      publishEvent({ type: "gpu", data: { source: "replay", status: "ok", sampled_at: at, host: "local", gpus: [{ ...IDLE_READING, utilization, processes: [] }] } });
+    };
+    try {
+      reading(0);
+      await new Promise((r) => setTimeout(r, 2100));
+      reading(0);
+      await runAlerts({ now: Date.now() });
+      reading(90);
+      await runAlerts({ now: Date.now() });
+      expect(receiver.requests.map((r) => [(r.body as { kind: string }).kind, (r.body as { title: string }).title])).toEqual([
+        ["firing", "GPU 0 on local idle while billed"],
+        ["resolved", expect.stringMatching(/^Resolved: GPU 0 on local idle while billed: idle for \d s, billed \$2\.50\/h$/)],
+      ]);
+    } finally {
+      delete process.env.AFS_IDLE_MINUTES;
+    }
   });
 
   it("fires when a host goes unreachable", async () => {
