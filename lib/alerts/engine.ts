@@ -23,9 +23,10 @@ const MAX_RETRY_MS = 10 * MIN;
 
 // started: when this process began watching; a rule met for the first time counts from then, so
 // a run that ends while the first tick is still to come is news too.
-type Job = { timer: NodeJS.Timeout | null; running: Promise<void> | null; started: number | null };
+// since: each rule's start as stored, by store and rule, read once (it never changes).
+type Job = { timer: NodeJS.Timeout | null; running: Promise<void> | null; started: number | null; since: Map<string, number> };
 const g = globalThis as typeof globalThis & { __afsAlerts?: Job };
-const job = (g.__afsAlerts ??= { timer: null, running: null, started: null });
+const job = (g.__afsAlerts ??= { timer: null, running: null, started: null, since: new Map() });
 
 export function startAlerts(): void {
   if (job.timer) return;
@@ -56,7 +57,11 @@ export async function runAlerts({ now }: { now: number }): Promise<void> {
 async function evaluateAlerts({ snapshot, now }: { snapshot: Snapshot; now: number }) {
   const { rules, channels } = snapshot.config.alerts;
   const ruleSince = new Map<string, number>();
-  for (const rule of rules) ruleSince.set(rule.name, await ruleStart({ rule: rule.name, now: Math.min(now, job.started ?? now) }));
+  for (const rule of rules) {
+    const key = `${getEnv().storeLabel}\0${rule.name}`;
+    if (!job.since.has(key)) job.since.set(key, await ruleStart({ rule: rule.name, now: Math.min(now, job.started ?? now) }));
+    ruleSince.set(rule.name, job.since.get(key)!);
+  }
   const observed = observe({ snapshot: { ...snapshot, now }, hosts: listHosts({ snapshot }), rules, ruleSince });
   const changes = transitions({ open: await loadOpenAlerts(), observed, rules, now, session: snapshot.config.session.name });
   if (!changes.opened.length && !changes.changed.length) return;
