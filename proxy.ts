@@ -5,6 +5,7 @@ import { readsNeedToken, roleOf, SESSION_COOKIE } from "@/lib/auth";
 // error every other failure has.
 const API_METHODS: Record<string, string[]> = {
   "/api/update-status": ["POST"],
+  "/api/alerts/test": ["POST"],
   "/api/session": ["POST", "DELETE"],
 };
 
@@ -26,4 +27,6 @@ export function proxy(req: NextRequest) {
   return NextResponse.redirect(new URL("/sign-in", req.url));
 }
 
-export const config = { matcher: ["/((?!_next/static|_next/image|icon.svg).*)"] };
+// Static files pass: the web app manifest and its icons above all, which browsers fetch without
+// cookies (a redirect to sign in would make the dashboard impossible to install).
+export const config = { matcher: ["/((?!_next/static|_next/image|icon.svg|apple-icon.png|manifest.webmanifest|icons/).*)"] };

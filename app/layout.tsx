@@ -9,7 +9,16 @@ export const metadata: Metadata = {
   description: "Status, cost, GPU telemetry and training curves of fine-tuning runs",
 };
 
-export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+// The browser's bar takes the header's colour (--color-bg-secondary in app/globals.css). It follows
+// the system's scheme: a meta tag cannot follow the theme toggle without script.
+export const viewport: Viewport = {
+  width: "device-width",
+  initialScale: 1,
+  themeColor: [
+    { media: "(prefers-color-scheme: light)", color: "#ffffff" },
+    { media: "(prefers-color-scheme: dark)", color: "#1a1f28" },
+  ],
+};
 
 // The theme comes from the cookie on the server, so the first HTML already has it: no flash.
 export default async function RootLayout({ children }: { children: React.ReactNode }) {

@@ -1,3 +1,4 @@
+import { AlertsBell } from "@/components/alerts/alerts-bell";
 import { DashboardTabs } from "@/components/dashboard/dashboard-tabs";
 import { DataProvider } from "@/components/dashboard/data-provider";
 import { DataWarnings } from "@/components/dashboard/data-warnings";
@@ -9,6 +10,7 @@ import { parseTab } from "@/components/dashboard/tabs";
 import { UrlStateProvider } from "@/components/dashboard/url-state-provider";
 import { chooseHost, chooseModel, modelsWithCurves } from "@/components/metrics/series";
 import { ThemeToggle } from "@/components/theme/theme-toggle";
+import { alertsAnswer } from "@/lib/alerts/view";
 import { summarizeCosts } from "@/lib/costs";
 import { getEnv } from "@/lib/env";
 import { storeUnavailable } from "@/lib/errors";
@@ -59,6 +61,8 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
   }
   const { config, models, warnings, now } = snapshot;
   const gpu = await settle("GPU metrics", getGpuUtilization({ range }));
+  // The header's bell is on every tab: its count is in the first paint.
+  const alerts = await settle("alerts", alertsAnswer({ now, snapshotWarnings: warnings }));
   // The overview counts the hosts, the hosts tab shows them, the metrics tab picks one.
   const hosts = tab === "overview" || tab === "hosts" || tab === "metrics" ? listHosts({ snapshot }) : null;
 
@@ -69,6 +73,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
     [KEYS.modelsStatus]: { models, timestamp: new Date(now).toISOString(), warnings } satisfies ModelsStatusResponse,
     [KEYS.costs]: summarizeCosts(snapshot) satisfies CostBreakdownResponse,
     ...(gpu && { [KEYS.gpu(range)]: gpu }),
+    ...(alerts && { [KEYS.alerts]: alerts }),
   };
   if (hosts) fallback[KEYS.hosts] = { hosts, timestamp: new Date(now).toISOString() } satisfies HostsResponse;
   if (tab === "registry") fallback[KEYS.registry] = summarizeRegistry(snapshot);
@@ -105,6 +110,7 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
                 <SessionClock />
               </div>
               <div className="no-print flex items-center gap-2">
+                <AlertsBell />
                 <RefreshButton />
                 <ThemeToggle />
               </div>

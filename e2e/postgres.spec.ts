@@ -27,6 +27,7 @@ type GpuHistory = { metrics: { timestamp: string; gpu_index: number; utilization
 
 const UPKEEP = "upkeep";
 const FLEET = "fleet";
+const ALERTS = "alerts";
 // The models of the bundled demo data.
 const DEMO_MODELS = ["majora-v1", "veran-v5", "kestrel-v2", "orin-v3", "sable-v1"];
 
@@ -77,11 +78,12 @@ test.describe("two production servers on one PostgreSQL database", () => {
       const [a, b] = await startAll([{ dataDir, env }, { dataDir, env }], servers);
       await Promise.all([expectHealthy(a), expectHealthy(b)]);
 
-      // Exactly one of them runs the upkeep, and exactly one polls this host's GPUs.
+      // Exactly one of them runs the upkeep, the fleet and the alerts, and exactly one polls this
+      // host's GPUs.
       const jobsOf = async (s: RunningServer) => (await health(s)).body?.store?.jobs ?? [];
       await expect
         .poll(async () => [...(await jobsOf(a)), ...(await jobsOf(b))].sort(), { timeout: 10_000, message: "the jobs both processes hold, together" })
-        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET].sort());
+        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET, ALERTS].sort());
       const poller = (await jobsOf(a)).includes(GPU_POLLER_JOB) ? a : b;
       const other = poller === a ? b : a;
       expect(await jobsOf(other)).not.toContain(GPU_POLLER_JOB);
@@ -153,7 +155,7 @@ test.describe("two production servers on one PostgreSQL database", () => {
       const killedAt = Date.now();
       await expect
         .poll(async () => (await jobsOf(other)).sort(), { timeout: 10_000, intervals: [250], message: "the survivor's jobs" })
-        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET].sort());
+        .toEqual([GPU_POLLER_JOB, UPKEEP, FLEET, ALERTS].sort());
       const tookOverMs = Date.now() - killedAt;
       const fresh = async () => {
         const r = await call<GpuSnapshot>(other, "/api/gpus");

@@ -64,6 +64,12 @@ export const envSchema = z.object({
   // A billed GPU under this utilization for this long is reported as idle.
   AFS_IDLE_UTIL_PERCENT: z.coerce.number().min(0).max(100).default(5),
   AFS_IDLE_MINUTES: z.coerce.number().positive().default(10),
+  // Alerts (lib/alerts): the mail server and sender for email channels, the hosts outgoing
+  // webhooks may reach despite the SSRF guard, and the dashboard's address for links.
+  AFS_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  AFS_ALERT_FROM: z.string().min(3).optional(),
+  AFS_ALERT_ALLOW_HOSTS: z.string().optional(),
+  AFS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type GpuSourceSetting = "nvidia-smi" | "off" | `replay:${string}`;
@@ -89,6 +95,7 @@ export type Env = {
   limits: { lineBytes: number; jsonBytes: number; runFiles: number; models: number };
   vastai: { apiKey: string; url: string; intervalMs: number; ssh: boolean } | null;
   idle: { utilPercent: number; ms: number };
+  alerts: { smtpUrl: string | null; from: string | null; allowHosts: string[]; publicUrl: string | null };
 };
 
 // Parsed on each call rather than frozen at import: it costs microseconds, and tests point
@@ -137,6 +144,15 @@ export function getEnv(): Env {
         }
       : null,
     idle: { utilPercent: parsed.data.AFS_IDLE_UTIL_PERCENT, ms: parsed.data.AFS_IDLE_MINUTES * 60_000 },
+    alerts: {
+      smtpUrl: parsed.data.AFS_SMTP_URL ?? null,
+      from: parsed.data.AFS_ALERT_FROM ?? null,
+      allowHosts: (parsed.data.AFS_ALERT_ALLOW_HOSTS ?? "")
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      publicUrl: parsed.data.AFS_PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+    },
   };
 }
 

@@ -53,7 +53,16 @@ export type Snapshot = {
 
 // pieces: the model's spend placed in time (its cost and GPU hours at any moment); empty where
 // its hours are configured and not placed in time.
-export type ModelDetail = { gpu_hours: number; total_cost: number; progress_from_run: boolean; pieces: Piece[]; burn_usd_per_hour: number };
+// started_at and ended_at: its first `running` and the status that ended it (epoch ms), for alerts.
+export type ModelDetail = {
+  gpu_hours: number;
+  total_cost: number;
+  progress_from_run: boolean;
+  pieces: Piece[];
+  burn_usd_per_hour: number;
+  started_at: number | null;
+  ended_at: number | null;
+};
 
 const BYTES_PER_MB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
@@ -234,6 +243,8 @@ function toModelStatus(input: {
       progress_from_run: verdict.progress !== null,
       pieces,
       burn_usd_per_hour: bill ? bill.burn_usd_per_hour : status === "running" ? rate : 0,
+      started_at: history.first_running_at === null ? null : Date.parse(history.first_running_at),
+      ended_at: history.ended_at === null ? null : Date.parse(history.ended_at),
     },
   };
 }

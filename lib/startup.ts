@@ -1,5 +1,6 @@
 import "server-only";
 import os from "node:os";
+import { ALERTS_JOB, startAlerts, stopAlerts } from "@/lib/alerts/engine";
 import { getAdminToken, tokenFilePath } from "@/lib/auth";
 import { BILLING_JOB, followVastPolls, startVastPolling, stopBilling, stopVastPolling } from "@/lib/billing/poller";
 import { getEnv } from "@/lib/env";
@@ -55,6 +56,7 @@ export async function startServer() {
     followVastPolls();
     holdJob({ name: BILLING_JOB, start: startVastPolling, stop: () => void stopVastPolling() });
   }
+  holdJob({ name: ALERTS_JOB, start: startAlerts, stop: () => void stopAlerts() });
   let pruning: NodeJS.Timeout | undefined;
   const prune = () => pruneGpuHistory({ now: Date.now() }).catch((error) => console.error(`[afs] pruning gpu history: ${describeError(error)}`));
   holdJob({
@@ -67,7 +69,7 @@ export async function startServer() {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       closeLiveStreams();
-      void Promise.all([stopGpuPoller(), stopFleet(), stopBilling()]).then(stopCoordination);
+      void Promise.all([stopGpuPoller(), stopFleet(), stopBilling(), stopAlerts()]).then(stopCoordination);
     });
   }
   // The child runs in its own process group (so a hang kill reaches a wrapper's children too),

@@ -1,6 +1,7 @@
 "use client";
 
 import { useMemo } from "react";
+import { OverviewAlerts } from "@/components/alerts/overview-alerts";
 import { useActivity } from "@/components/dashboard/data-provider";
 import { formatMoney, formatNumber } from "@/components/format";
 import { gpuLive, gpuUnavailable } from "@/components/metrics/gpu-source";
@@ -43,6 +44,7 @@ export function OverviewTab({ currency }: { currency: string }) {
 
   return (
     <div className="grid gap-6">
+      <OverviewAlerts />
       <div className="stat-grid">
         <StatCard
           testId="stat-total-cost"

@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { describeFetchError, readCapped } from "@/lib/http";
+import { describeFetchError, parseRetryAfter, readCapped } from "@/lib/http";
 
 // One instance as vast.ai's list answers it, in vast-cli's field names. Money is $/hour:
 // dph_total while the instance runs, storage_total_cost for its disk (billed stopped too).
@@ -173,16 +173,6 @@ function describeRefusal({ res }: { res: Response }): PageAnswer {
   const retry = retryAfterMs === null ? {} : { retry_after_ms: retryAfterMs };
   if (status === 429) return { state: "rate_limited", reason: "HTTP 429: rate limited", ...retry };
   return { state: status >= 500 ? "server_error" : "error", reason: `HTTP ${status}`, ...retry };
-}
-
-// Retry-After is delay-seconds or an HTTP date (RFC 9110 10.2.3); anything else is no advice.
-export function parseRetryAfter({ value, now = Date.now() }: { value: string | null; now?: number }): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Every HTTP date form names the weekday; without a letter, Date.parse would take "-3" as a year.
-  const at = /[a-z]/i.test(text) ? Date.parse(text) : NaN;
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 function describeValue(value: unknown): string {

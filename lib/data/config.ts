@@ -1,7 +1,11 @@
 import "server-only";
 import path from "node:path";
 import { z } from "zod";
+import type { Channel } from "@/lib/alerts/types";
 import {
+  alertChannelSchema,
+  alertRuleSchema,
+  type AlertRule,
   dcgmExporterUrl,
   hostConfigSchema,
   LOCAL_HOST,
@@ -18,7 +22,7 @@ import { duplicateKeys, parseJsonSliced } from "./json";
 
 export const CONFIG_FILE = "afs.config.json";
 
-const EMPTY_CONFIG: AfsConfig = { session: sessionConfigSchema.parse({}), hosts: [], models: [] };
+const EMPTY_CONFIG: AfsConfig = { session: sessionConfigSchema.parse({}), hosts: [], models: [], alerts: { channels: [], rules: [] } };
 
 // More hosts than one dashboard process is meant to hold connections to.
 const MAX_HOSTS = 256;
@@ -71,7 +75,7 @@ export function parseConfig(
   const duplicated = duplicatesOf(json);
   for (const key of Object.keys(json)) {
     if (duplicated.includes(key)) problems.push(`${key}: duplicate key (ignored)`);
-    else if (key !== "session" && key !== "hosts" && key !== "models") problems.push(`${shortName(key)}: unknown field (ignored)`);
+    else if (!["session", "hosts", "models", "alerts"].includes(key)) problems.push(`${shortName(key)}: unknown field (ignored)`);
   }
   const sessionValue = duplicated.includes("session") ? {} : (json.session ?? {});
   if (!isObject(sessionValue)) problems.push("session: expected an object (using the defaults)");
@@ -117,7 +121,60 @@ export function parseConfig(
     if (rate === undefined) problems.push(`${where} (${model.key}): no cost_per_hour and no session.default_cost_per_hour; its cost counts as 0`);
     models.push({ ...model, cost_per_hour: rate ?? 0, config_errors: parsed.errors });
   });
-  return { config: { session: session.data!, hosts, models }, problems: firstProblems(problems) };
+  const alerts = parseAlerts({ value: duplicated.includes("alerts") ? {} : (json.alerts ?? {}), problems });
+  return { config: { session: session.data!, hosts, models, alerts }, problems: firstProblems(problems) };
+}
+
+// `alerts`: a channel or rule that is not right as a whole is left out and named, so the others
+// run. A channel's URL comes from the environment variable it names; it is never quoted (it holds
+// the webhook's secret).
+function parseAlerts({ value, problems }: { value: unknown; problems: string[] }): AfsConfig["alerts"] {
+  if (!isObject(value)) {
+    problems.push("alerts: expected an object with channels and rules");
+    return EMPTY_CONFIG.alerts;
+  }
+  const channels: Channel[] = [];
+  listOf({ value: value.channels, where: "alerts.channels", problems }).forEach((entry, i) => {
+    const where = `alerts.channels[${i}]`;
+    const parsed = alertChannelSchema.safeParse(entry);
+    if (!parsed.success) return void appendAll(problems, formatZodIssues(parsed.error).map((e) => `${where}.${e} (channel not used)`));
+    const c = parsed.data;
+    const named = `${where} (${c.name})`;
+    if (channels.some((x) => x.name === c.name)) return void problems.push(`${where}.name: duplicate name "${c.name}" (channel not used)`);
+    if (c.type === "email") {
+      if (!c.to) return void problems.push(`${named}: an email channel needs "to" (channel not used)`);
+      return void channels.push({ name: c.name, type: c.type, url: null, to: c.to });
+    }
+    if (!c.url_env) return void problems.push(`${named}: a ${c.type} channel needs "url_env" (channel not used)`);
+    const url = process.env[c.url_env];
+    if (!url) return void problems.push(`${named}: ${c.url_env} is not set (channel not used)`);
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return void problems.push(`${named}: ${c.url_env} is not an http(s) URL (channel not used)`);
+    channels.push({ name: c.name, type: c.type, url, to: [] });
+  });
+  const rules: AlertRule[] = [];
+  listOf({ value: value.rules, where: "alerts.rules", problems }).forEach((entry, i) => {
+    const where = `alerts.rules[${i}]`;
+    const parsed = alertRuleSchema.safeParse(entry);
+    if (!parsed.success) return void appendAll(problems, formatZodIssues(parsed.error).map((e) => `${where}.${e} (rule not used)`));
+    const rule = parsed.data;
+    const named = `${where} (${rule.name})`;
+    if (rules.some((r) => r.name === rule.name)) return void problems.push(`${where}.name: duplicate name "${rule.name}" (rule not used)`);
+    if (rule.when === "budget_spent" && rule.threshold_percent === undefined) return void problems.push(`${named}: budget_spent needs threshold_percent (rule not used)`);
+    if (rule.when === "gpu_temperature" && rule.above_c === undefined) return void problems.push(`${named}: gpu_temperature needs above_c (rule not used)`);
+    const unknown = rule.channels.filter((name) => !channels.some((c) => c.name === name));
+    if (unknown.length) problems.push(`${named}: no channel ${unknown.map((n) => `"${n}"`).join(", ")} (not sent there)`);
+    const known = rule.channels.filter((name) => !unknown.includes(name));
+    if (!known.length) return void problems.push(`${named}: no usable channel (rule not used)`);
+    rules.push({ ...rule, channels: known });
+  });
+  return { channels, rules };
+}
+
+function listOf({ value, where, problems }: { value: unknown; where: string; problems: string[] }): unknown[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value;
+  problems.push(`${where}: expected an array`);
+  return [];
 }
 
 // The `hosts` list, leniently like models: a bad optional field falls back to its default; an

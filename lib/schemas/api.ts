@@ -314,3 +314,28 @@ export const billingInstancesResponseSchema = z.object({
   warnings: warningsSchema,
 });
 export type BillingInstancesResponse = z.infer<typeof billingInstancesResponseSchema>;
+
+// GET /api/alerts: firing alerts first, then those of the last 24 h; `firing` counts the first.
+export const alertDeliverySchema = z.object({
+  channel: z.string(),
+  // pending: not tried yet; retrying: tried, will be again; failed: gave up (24 h, or refused);
+  // broken: the channel cannot work until fixed.
+  state: z.enum(["pending", "delivered", "retrying", "failed", "broken"]),
+  attempts: z.number().int(),
+  last_error: z.string().optional(),
+});
+export const alertSchema = z.object({
+  rule: z.string(),
+  subject: z.string(),
+  state: z.enum(["pending", "firing", "resolved"]),
+  since: z.string(),
+  resolved_at: z.string().optional(),
+  message: z.string(),
+  deliveries: z.array(alertDeliverySchema),
+});
+export const alertsResponseSchema = z.object({ alerts: z.array(alertSchema), firing: z.number().int(), warnings: warningsSchema });
+export type AlertsResponse = z.infer<typeof alertsResponseSchema>;
+
+// POST /api/alerts/test {channel}: the result of one test message.
+export const alertTestBodySchema = z.strictObject({ channel: z.string().min(1).max(200) });
+export const alertTestResponseSchema = z.object({ channel: z.string(), state: z.enum(["delivered", "retry", "broken", "failed"]), error: z.string().optional() });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Channel } from "@/lib/alerts/types";
 import { SERIES_NAMES } from "./series";
 
 export const MODEL_STATUSES = ["pending", "running", "paused", "completed", "failed"] as const;
@@ -99,6 +100,31 @@ export const sessionConfigSchema = z.strictObject({
   default_cost_per_hour: z.number().nonnegative().optional(),
 });
 
+// Alerts: channels say where messages go (secrets only through the environment: url_env names
+// the variable holding the webhook URL), rules say when.
+export const ALERT_CONDITIONS = ["model_completed", "model_failed", "run_stalled", "gpu_idle", "budget_spent", "host_unreachable", "gpu_temperature", "gpu_error"] as const;
+export type AlertCondition = (typeof ALERT_CONDITIONS)[number];
+const alertNameSchema = z.string().min(1).max(64);
+export const alertChannelSchema = z.strictObject({
+  name: alertNameSchema,
+  type: z.enum(["slack", "discord", "email", "webhook"]),
+  url_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name").optional(),
+  to: z.array(z.email()).min(1).max(50).optional(),
+});
+export const alertRuleSchema = z.strictObject({
+  name: alertNameSchema,
+  when: z.enum(ALERT_CONDITIONS),
+  channels: z.array(alertNameSchema).min(1).max(20),
+  // How long the condition must hold before the alert fires.
+  for_minutes: z.number().nonnegative().max(10_080).default(0),
+  // While firing, send again this often; unset, once.
+  repeat_minutes: z.number().positive().max(10_080).optional(),
+  // budget_spent: the share of session.budget_usd; gpu_temperature: degrees C.
+  threshold_percent: z.number().positive().max(1000).optional(),
+  above_c: z.number().min(0).max(200).optional(),
+});
+export type AlertRule = z.infer<typeof alertRuleSchema>;
+
 // The config as the dashboard uses it: every field resolved, and per model the fields that were
 // invalid in the file (each shown at its default).
 export type SessionConfig = z.infer<typeof sessionConfigSchema>;
@@ -106,7 +132,7 @@ export type ModelConfig = Omit<z.infer<typeof modelConfigSchema>, "cost_per_hour
 // A host as the dashboard uses it: how it is read (source, with the ssh target or the metrics URL
 // resolved), and the fields that were invalid in the file.
 export type HostConfig = z.infer<typeof hostConfigSchema> & { source: "ssh" | "dcgm-exporter"; dcgm_url: string | null; config_errors: string[] };
-export type AfsConfig = { session: SessionConfig; hosts: HostConfig[]; models: ModelConfig[] };
+export type AfsConfig = { session: SessionConfig; hosts: HostConfig[]; models: ModelConfig[]; alerts: { channels: Channel[]; rules: AlertRule[] } };
 
 // One evaluation result file: the model it scores, a score in [0, 1], when, and any other metrics.
 export const evaluationSchema = z.looseObject({

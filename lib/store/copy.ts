@@ -19,6 +19,8 @@ const TABLES: { table: string; key: string[]; sourceWins?: true }[] = [
   { table: "host_keys", key: ["host"] },
   { table: "vast_polls", key: ["at"] },
   { table: "vast_instances", key: ["at", "id"] },
+  { table: "alerts", key: ["id"] },
+  { table: "alert_outbox", key: ["id"] },
 ];
 
 // Rows per page and per INSERT: the widest table has 13 columns, so 13,000 parameters, far
@@ -47,7 +49,9 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
       for (const spec of TABLES) counts.set(spec.table, await copyTable({ source, destination, ...spec }));
       // The ids came along; the next id PostgreSQL hands out must come after them.
       if (to.engine === "postgres") {
-        await sql`SELECT setval(pg_get_serial_sequence('status_updates', 'id'), GREATEST(MAX(id), 1), MAX(id) IS NOT NULL) FROM status_updates`.execute(destination);
+        for (const table of ["status_updates", "alerts"]) {
+          await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), GREATEST(MAX(id), 1), MAX(id) IS NOT NULL) FROM ${sql.table(table)}`.execute(destination);
+        }
       }
       return counts;
     });

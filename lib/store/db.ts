@@ -18,6 +18,30 @@ export type Tables = {
   remote_files: { host: string; path: string; read_offset: number; size: number; mtime_ms: number };
   host_keys: { host: string; line: string; fingerprint: string; pinned_at: string };
   vast_polls: { at: number; state: string; reason: string | null; warnings: string };
+  alerts: {
+    id: Generated<number>;
+    rule: string;
+    subject: string;
+    state: string;
+    since: number;
+    fired_at: number | null;
+    resolved_at: number | null;
+    last_sent_at: number | null;
+    message: string;
+  };
+  alert_outbox: {
+    id: string;
+    alert_id: number;
+    channel: string;
+    kind: string;
+    notification: string;
+    state: string;
+    attempts: number;
+    next_at: number;
+    created_at: number;
+    last_error: string | null;
+    delivered_at: number | null;
+  };
   vast_instances: {
     at: number;
     id: number;
@@ -191,6 +215,35 @@ const MIGRATIONS: Array<(t: ColumnTypes, engine: Engine) => string> = [
      ssh_port INTEGER,
      PRIMARY KEY (at, id)
    )${t.keyed};`,
+  // Alerts: one row per rule and subject from pending to resolved (a later episode is a new row),
+  // and the outbox: one row per notification and channel (its id is the idempotency key), with
+  // each attempt counted before it is made.
+  (t) => `CREATE TABLE alerts (
+     id ${t.id},
+     rule TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     state TEXT NOT NULL,
+     since ${t.ms} NOT NULL,
+     fired_at ${t.ms},
+     resolved_at ${t.ms},
+     last_sent_at ${t.ms},
+     message TEXT NOT NULL
+   );
+   CREATE INDEX alerts_rule_subject ON alerts (rule, subject, id);
+   CREATE TABLE alert_outbox (
+     id TEXT PRIMARY KEY,
+     alert_id ${t.ms} NOT NULL,
+     channel TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     notification TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_at ${t.ms} NOT NULL,
+     created_at ${t.ms} NOT NULL,
+     last_error TEXT,
+     delivered_at ${t.ms}
+   )${t.keyed};
+   CREATE INDEX alert_outbox_due ON alert_outbox (state, next_at);`,
 ];
 
 // The GPU history tables' columns before host came (migrations 2 and 5), for SQLite's rebuild in migration 6.

@@ -18,6 +18,7 @@ export const KEYS = {
     host === LOCAL_HOST ? `/api/metrics/gpu-utilization?range=${range}` : `/api/metrics/gpu-utilization?range=${range}&host=${encodeURIComponent(host)}`,
   hosts: "/api/hosts",
   billing: "/api/billing/instances",
+  alerts: "/api/alerts",
 } as const;
 
 export const STREAM_URL = "/api/stream";

@@ -85,7 +85,7 @@ describe("GET /api/models/status", () => {
     expect(body.warning_count).toBe(3);
     expect(body.data_dir).toBe(process.env.AFS_DATA_DIR);
     const url = process.env.DATABASE_URL;
-    expect(body.db).toEqual({ path: url ? url.replace(`:${new URL(url).password}@`, ":***@") : process.env.AFS_DB, schema_version: 7 });
+    expect(body.db).toEqual({ path: url ? url.replace(`:${new URL(url).password}@`, ":***@") : process.env.AFS_DB, schema_version: 8 });
     expect(body.store).toEqual({ engine: url ? "postgres" : "sqlite", ok: true, latency_ms: expect.any(Number), jobs: [] });
     if (url) expect(JSON.stringify(body)).not.toContain(`:${new URL(url).password}@`);
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { listInstances, parseRetryAfter } from "@/lib/billing/vastai";
+import { listInstances } from "@/lib/billing/vastai";
+import { parseRetryAfter } from "@/lib/http";
 import { startFakeVastai, vastInstanceRow, type FakeVastai } from "../support/fake-vastai";
 
 let fake: FakeVastai;

@@ -18,6 +18,7 @@ import { stopCoordination } from "@/lib/store/coordination";
 import { copyStore } from "@/lib/store/copy";
 import { closeCurrentStore, closeStore, getStore, openStore, type Store } from "@/lib/store/db";
 import { insertGpuSamples } from "@/lib/store/gpu-samples";
+import { saveAlertChanges } from "@/lib/store/alerts";
 import { insertVastPoll } from "@/lib/store/vast-polls";
 import { pinHostKey } from "@/lib/store/host-keys";
 import { saveRemoteFiles } from "@/lib/store/remote-files";
@@ -30,7 +31,7 @@ import { call, postJson, TEST_TOKEN } from "../helpers";
 // dashboard then answers the same from either.
 const ROOT = path.resolve(__dirname, "..", "..");
 const DEMO = path.join(ROOT, "data");
-const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts", "remote_files", "host_keys", "vast_polls", "vast_instances"];
+const TABLES = ["meta", "status_updates", "gpu_samples", "gpu_samples_1m", "gpu_samples_10m", "gpu_samples_1h", "first_seen", "sample_counts", "remote_files", "host_keys", "vast_polls", "vast_instances", "alerts", "alert_outbox"];
 // A remote host with GPU history, run files read part way, and its pinned key.
 const REMOTE = "gpu-box-1";
 const DEMO_KEYS = ["majora-v1", "veran-v5", "kestrel-v2", "orin-v3", "sable-v1"];
@@ -143,6 +144,12 @@ describe("npm run store:copy", () => {
       instances: [
         { id: 9, label: "orin-v3", state: "running", dph_total: 2.1, storage_total_cost: 0.012, start_date: (NOW - 24 * HOUR) / 1000, num_gpus: 1, gpu_name: "H100_SXM", ssh_host: "ssh4.vast.ai", ssh_port: 20009 },
       ],
+    });
+    const failed = { id: "3f1c0d2e-5b6a-4c7d-8e9f-0a1b2c3d4e5f", rule: "run failed", subject: "orin-v3", kind: "firing" as const, title: "Orin v3 failed", text: "Orin v3 failed: at 52.5%", link: null, session: "AFS fine-tuning session", at: new Date(NOW - HOUR).toISOString() };
+    await saveAlertChanges({
+      now: NOW - HOUR,
+      channels: () => ["team"],
+      changes: { opened: [{ rule: "run failed", subject: "orin-v3", state: "firing", since: NOW - HOUR, fired_at: NOW - HOUR, resolved_at: null, last_sent_at: NOW - HOUR, message: failed.text, notifications: [failed] }], changed: [] },
     });
     await pinHostKey({ host: REMOTE, line: `${REMOTE} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`, fingerprint: "SHA256:test" });
     // Read an hour on, by a fresh state as a restarted server would (a running one keeps the
