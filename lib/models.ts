@@ -10,7 +10,7 @@ import { ApiError, appendAll } from "@/lib/errors";
 import type { IdleGpu } from "@/lib/gpu/idle";
 import { EMPTY_HISTORY, finishAtPace, hoursRunning, MIN_PACE_MS, MIN_PACE_POINTS, type HistoryAggregate, type HistoryEntry, type ProgressAt } from "@/lib/history";
 import { round } from "@/lib/numbers";
-import { judgeRun, runWallHours, type RunVerdict } from "@/lib/run-status";
+import { judgeRun, runStart, runWallHours, type RunVerdict } from "@/lib/run-status";
 import type { ModelRun } from "@/lib/runs/model-run";
 import type { FigureSource, ModelStatus, TrainingStatusResponse } from "@/lib/schemas/api";
 import type { AfsConfig, Evaluation, ModelConfig } from "@/lib/schemas/config";
@@ -270,11 +270,6 @@ function withProjection({ model, detail, finishAt, now }: { model: ModelStatus; 
     projected_cost_to_finish: toFinish === null ? null : round(toFinish, 4),
     projected_total_cost: toFinish === null ? null : round(detail.total_cost + toFinish, 4),
   };
-}
-
-function runStart(run: ModelRun): number | null {
-  const firsts = run.files.map((f) => f.first_time).filter((t): t is number => t !== null);
-  return firsts.length ? Math.min(...firsts) : null;
 }
 
 // Configured hours as written; else the longer of the time spent running and the run's own wall

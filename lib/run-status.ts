@@ -48,10 +48,16 @@ export function judgeRun(input: {
   };
 }
 
+// The run's earliest record time across its files; null when no record has a time.
+export function runStart(run: Pick<ModelRun, "files">): number | null {
+  const firsts = run.files.map((f) => f.first_time).filter((t): t is number => t !== null);
+  return firsts.length ? firsts.reduce((a, b) => Math.min(a, b)) : null;
+}
+
 // The run's own wall time, first record to last, across its files.
 export function runWallHours(run: Pick<ModelRun, "files">): number {
-  const firsts = run.files.map((f) => f.first_time).filter((t): t is number => t !== null);
+  const start = runStart(run);
   const lasts = run.files.map((f) => f.last_time).filter((t): t is number => t !== null);
-  if (!firsts.length || !lasts.length) return 0;
-  return Math.max(0, lasts.reduce((a, b) => Math.max(a, b)) - firsts.reduce((a, b) => Math.min(a, b))) / 3_600_000;
+  if (start === null || !lasts.length) return 0;
+  return Math.max(0, lasts.reduce((a, b) => Math.max(a, b)) - start) / 3_600_000;
 }
