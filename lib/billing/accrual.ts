@@ -37,6 +37,8 @@ export type Stretch = { from: number; to: number };
 export type InstanceAccrual = Required<PolledInstance> & {
   observed_since: number;
   destroyed_at?: number;
+  // spent_usd unrounded (sums of it are rounded once), accrued_usd to the cent.
+  spent_usd: number;
   accrued_usd: number;
   running_hours: number;
   gpu_hours: number;
@@ -163,6 +165,7 @@ function summarize({ last, observed_since, destroyed_at, segments, unknown }: Tr
     ssh_port: last.ssh_port ?? null,
     observed_since,
     ...(destroyed_at === undefined ? {} : { destroyed_at }),
+    spent_usd: usd,
     accrued_usd: toCents(usd),
     running_hours: round(running, 4),
     gpu_hours: round(gpuHours, 4),

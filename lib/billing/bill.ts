@@ -43,7 +43,7 @@ export function billFromPolls({ polls, models, now }: { polls: VastPolls; models
     const burn = open(c.key) ? live.filter((i) => linkedTo(model, i)).reduce((sum, i) => sum + rateOf(i) / sharing(i), 0) : 0;
     byModel.set(c.key, { instance_id: c.instance_id!, total_cost: c.total_cost, gpu_hours: c.gpu_hours, pieces: c.pieces, burn_usd_per_hour: burn });
   }
-  const instanceSpend = instances.reduce((sum, i) => sum + i.segments.reduce((s, seg) => s + ((seg.to - seg.from) / 3_600_000) * seg.rate_usd_per_hour, 0), 0);
+  const instanceSpend = instances.reduce((sum, i) => sum + i.spent_usd, 0);
   const modelSpend = costs.reduce((sum, c) => sum + spentAt({ pieces: c.pieces, at: Infinity }).usd, 0);
   const failed = last?.state === "ok" ? null : last;
   return {

@@ -158,7 +158,7 @@ function followStore(b: Billing) {
   const read = async () => {
     try {
       await load(b);
-      for (let page = await readStoredPolls({ after: b.polls.last?.at ?? 0 }); page.length; page = await readStoredPolls({ after: b.polls.last!.at })) append(b, page);
+      await eachStoredPage({ after: b.polls.last?.at ?? 0, each: (page) => append(b, page) });
     } catch (error) {
       if (!storeFailure(error)) console.error(`[afs] reading vast.ai polls: ${describeError(error)}`);
     }
@@ -184,10 +184,13 @@ function load(b: Billing): Promise<void> {
   b.loaded ??= (async () => {
     const polls = emptyPolls(b.polls.accrual.intervalMs);
     const pause = slicer();
-    for (let page = await readStoredPolls({ after: 0 }); page.length; page = await readStoredPolls({ after: polls.last!.at })) {
-      for (const poll of page) fold(polls, poll);
-      await pause();
-    }
+    await eachStoredPage({
+      after: 0,
+      each: async (page) => {
+        for (const poll of page) fold(polls, poll);
+        await pause();
+      },
+    });
     for (const poll of b.early) if (poll.at > (polls.last?.at ?? -Infinity)) fold(polls, poll);
     Object.assign(b, { polls, early: [], ready: true });
   })()
@@ -196,6 +199,11 @@ function load(b: Billing): Promise<void> {
       throw error;
     });
   return b.loaded;
+}
+
+// The stored polls after `after`, a page at a time, oldest first.
+async function eachStoredPage({ after, each }: { after: number; each: (page: StoredPoll[]) => unknown }) {
+  for (let page = await readStoredPolls({ after }); page.length; page = await readStoredPolls({ after: page.at(-1)!.at })) await each(page);
 }
 
 function append(b: Billing, polls: StoredPoll[]) {
