@@ -49,7 +49,10 @@ export async function stopAlerts(): Promise<void> {
 // every notification due is tried.
 export async function runAlerts({ now }: { now: number }): Promise<void> {
   const snapshot = await getState();
-  const { rules } = snapshot.config.alerts;
+  const { rules, channels } = snapshot.config.alerts;
+  // Without alerts in the config the store is not asked every second; what waits in the outbox
+  // is taken up again (or given up on) once channels are configured.
+  if (!rules.length && !channels.length) return;
   if (rules.length) await evaluateAlerts({ snapshot, now });
   await deliverDue({ snapshot, now });
 }
